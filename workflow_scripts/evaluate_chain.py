@@ -1,0 +1,40 @@
+"""Snakemake step: evaluate the chain of segments through a seed's snapshots from A to B."""
+
+import numpy as np
+import torch
+
+from grokscape import settings as cfg
+from grokscape.checkpoints import load_checkpoint, saved_epochs
+from grokscape.curves import chain_coefficients, stack_controls
+from grokscape.data import load_dataset
+from grokscape.devices import resolve_device
+from grokscape.endpoints import Endpoint
+from grokscape.landscape import path_metrics
+from grokscape.pathfiles import write_path
+from grokscape.scripting import job
+
+with job(snakemake) as log:
+    config, inputs, wildcards = snakemake.params.settings, snakemake.input, snakemake.wildcards
+    start, end = Endpoint.parse(wildcards.a), Endpoint.parse(wildcards.b)
+    first, last = start.epoch(inputs.start_points), end.epoch(inputs.end_points)
+    nodes = [first, *(e for e in saved_epochs(inputs.start_checkpoints) if first < e < last), last]
+    device = resolve_device(config["device"])
+    log.info("chain of seed %d through epochs %s on %s", start.seed, nodes, device)
+    controls = stack_controls([load_checkpoint(inputs.start_checkpoints, e) for e in nodes])
+    n_points, n_segments = config["paths"]["n_points"], len(nodes) - 1
+    metrics = path_metrics(
+        {k: v.to(device) for k, v in controls.items()},
+        chain_coefficients(n_segments, n_points),
+        load_dataset(inputs.dataset).to(device),
+        cfg.objective(config),
+        config["paths"]["t_chunk"],
+    )
+    t = torch.linspace(0, 1, n_points, dtype=torch.float64).numpy()
+    columns = {"t": np.tile(t, (n_segments, 1)), **{k: v.reshape(n_segments, n_points) for k, v in metrics.items()}}
+    columns["node_epochs"] = np.asarray(nodes)
+    attrs = {
+        "kind": "chain", "start": wildcards.a, "end": wildcards.b, "start_seed": start.seed, "end_seed": end.seed,
+        "start_epoch": first, "end_epoch": last, "settings": config,
+    }
+    write_path(snakemake.output[0], columns, attrs)
+    log.info("%d segments; max train error along the chain %.4f", n_segments, metrics["train_error"].max())

@@ -1,0 +1,43 @@
+"""Snakemake step: fit a curve's free control points (none for a segment), then evaluate it."""
+
+from pathlib import Path
+
+import torch
+
+from grokscape import settings as cfg
+from grokscape.curves import coefficients
+from grokscape.data import load_dataset
+from grokscape.devices import resolve_device
+from grokscape.endpoints import Endpoint
+from grokscape.fitting import fit_curve
+from grokscape.landscape import path_metrics
+from grokscape.pathfiles import write_path
+from grokscape.scripting import job
+
+with job(snakemake) as log:
+    config, inputs, wildcards = snakemake.params.settings, snakemake.input, snakemake.wildcards
+    kind = wildcards.curve
+    device = resolve_device(config["device"])
+    log.info("%s %s -> %s on %s with %d threads", kind, wildcards.a, wildcards.b, device, snakemake.threads)
+    start, start_epoch = Endpoint.parse(wildcards.a).load(inputs.start_checkpoints, inputs.start_points)
+    end, end_epoch = Endpoint.parse(wildcards.b).load(inputs.end_checkpoints, inputs.end_points)
+    dataset, objective = load_dataset(inputs.dataset), cfg.objective(config)
+    n_controls = cfg.n_controls(config, kind)
+    fit = fit_curve(
+        kind, n_controls, start, end, dataset, objective, cfg.fit_settings(config, kind), device,
+        resume_path=snakemake.params.resume,
+    )
+    t = torch.linspace(0, 1, config["paths"]["n_points"], dtype=torch.float64)
+    controls = {k: v.to(device) for k, v in fit.controls.items()}
+    metrics = path_metrics(controls, coefficients(kind, t, n_controls), dataset.to(device), objective,
+                           config["paths"]["t_chunk"])
+    attrs = {
+        "kind": kind, "start": wildcards.a, "end": wildcards.b, "start_seed": Endpoint.parse(wildcards.a).seed,
+        "end_seed": Endpoint.parse(wildcards.b).seed, "start_epoch": start_epoch, "end_epoch": end_epoch,
+        "n_controls": n_controls, "settings": config,
+    }
+    write_path(snakemake.output[0], {"t": t.numpy(), **metrics, "fit_loss": fit.epoch_loss}, attrs,
+               controls=fit.controls if n_controls > 2 else None)
+    Path(snakemake.params.resume).unlink(missing_ok=True)
+    log.info("train error max %.4f, grad norm %.4f -> %.4f", metrics["train_error"].max(),
+             metrics["grad_norm"][0], metrics["grad_norm"][-1])

@@ -1,0 +1,69 @@
+"""A path is coefficients over control points: φ(t) = Σ_k c_k(t)·w_k (Garipov et al.'s idea).
+
+A segment is a polyline with no bend; a one-bend polyline has three control points with a
+trainable middle one θ; a Bezier curve of degree K−1 has K control points; a chain through
+snapshots is a set of segments sharing nodes. Evaluation and fitting see only `coefficients`
+and the stacked control points, never which kind of curve it is.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from grokscape.model import Params
+
+KINDS = ("segment", "polyline", "bezier")
+
+
+def polyline_coefficients(t: torch.Tensor, n_controls: int) -> torch.Tensor:
+    """Hat functions on evenly spaced knots: piecewise-linear interpolation, shape (T, K)."""
+    knots = torch.arange(n_controls, dtype=t.dtype, device=t.device)
+    return torch.clamp(1 - (t.unsqueeze(-1) * (n_controls - 1) - knots).abs(), min=0)
+
+
+def bezier_coefficients(t: torch.Tensor, n_controls: int) -> torch.Tensor:
+    """Bernstein polynomials of degree K−1, shape (T, K)."""
+    degree = n_controls - 1
+    k = torch.arange(n_controls, dtype=t.dtype, device=t.device)
+    binomial = torch.tensor([math.comb(degree, int(i)) for i in k], dtype=t.dtype, device=t.device)
+    t = t.unsqueeze(-1)
+    return binomial * t.pow(k) * (1 - t).pow(degree - k)
+
+
+def coefficients(kind: str, t: torch.Tensor, n_controls: int) -> torch.Tensor:
+    if kind in ("segment", "polyline"):
+        return polyline_coefficients(t, n_controls)
+    if kind == "bezier":
+        return bezier_coefficients(t, n_controls)
+    raise ValueError(f"curve kind must be one of {', '.join(KINDS)}, got {kind!r}")
+
+
+def chain_coefficients(n_segments: int, n_points: int) -> torch.Tensor:
+    """Each segment s of a chain sampled at n_points t's: rows (s, t) over nodes, shape (S·T, S+1)."""
+    t = torch.linspace(0, 1, n_points, dtype=torch.float64)
+    rows = torch.zeros(n_segments, n_points, n_segments + 1, dtype=torch.float64)
+    for s in range(n_segments):
+        rows[s, :, s], rows[s, :, s + 1] = 1 - t, t
+    return rows.reshape(n_segments * n_points, n_segments + 1)
+
+
+def stack_controls(points: list[Params]) -> Params:
+    """Control points as one tensor per parameter, shape (K, *param_shape)."""
+    return {name: torch.stack([point[name] for point in points]) for name in points[0]}
+
+
+def initial_controls(start: Params, end: Params, n_controls: int) -> Params:
+    """Control points evenly spaced on the segment: the bend of a polyline starts at the midpoint."""
+    fractions = torch.linspace(0, 1, n_controls, dtype=torch.float64)
+    return stack_controls([{k: ((1 - f) * start[k] + f * end[k]).to(start[k].dtype) for k in start} for f in fractions])
+
+
+def weights_at(coeffs: torch.Tensor, controls: Params) -> Params:
+    """φ at each row of `coeffs` (T, K): one set of weights per t, shape (T, *param_shape)."""
+    out = {}
+    for name, stacked in controls.items():
+        c = coeffs.to(stacked.dtype)
+        out[name] = (c @ stacked.flatten(1)).unflatten(1, stacked.shape[1:])
+    return out

@@ -1,0 +1,98 @@
+"""Loss, error and stochastic gradient norm at many points of a path, batched over t.
+
+All points of a chunk of t go through the model together: the weights carry a leading t
+dimension (see `grokscape.model`), so one forward/backward pass serves every t. The
+minibatch pass that yields the gradient norms also yields the training loss and accuracy,
+so the training set is traversed once per point, the validation set once (without grad).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from grokscape.curves import weights_at
+from grokscape.data import Dataset
+from grokscape.model import Params, forward, squared_norm
+
+METRICS = ("train_loss", "train_error", "val_loss", "val_error", "grad_norm")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The training objective: cross-entropy + (weight_decay/2)·‖w‖², minibatches of `batch_size`."""
+
+    n_heads: int
+    weight_decay: float
+    batch_size: int
+
+
+def path_metrics(
+    controls: Params, coeffs: torch.Tensor, dataset: Dataset, objective: Objective, t_chunk: int = 16
+) -> dict[str, np.ndarray]:
+    """Metrics at φ = coeffs @ controls for every row of `coeffs` (T, K); arrays of shape (T,)."""
+    chunks = [_chunk_metrics(weights_at(c, controls), dataset, objective) for c in coeffs.split(t_chunk)]
+    return {name: torch.cat([chunk[name] for chunk in chunks]).numpy() for name in METRICS}
+
+
+def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> dict[str, torch.Tensor]:
+    weights = {k: v.detach().requires_grad_() for k, v in weights.items()}
+    n_t = weights["b_in"].shape[0]
+    l2 = objective.weight_decay / 2 * squared_norm({k: v.detach() for k, v in weights.items()})
+
+    grad_norm_sum = torch.zeros(n_t, dtype=torch.float64)
+    train_sums = torch.zeros(2, n_t, dtype=torch.float64)  # cross-entropy, correct
+    batches = dataset.train_index.split(objective.batch_size)
+    for batch in batches:
+        ce, correct = _cross_entropy(weights, dataset, batch, objective.n_heads)
+        batch_objective = ce.mean(-1) + objective.weight_decay / 2 * squared_norm(weights)
+        grads = torch.autograd.grad(batch_objective.sum(), list(weights.values()))
+        grad_norm_sum += sum(g.pow(2).flatten(1).sum(-1) for g in grads).sqrt().double().cpu()
+        train_sums += torch.stack([ce.detach().sum(-1), correct.sum(-1)]).double().cpu()
+
+    val_sums = torch.zeros(2, n_t, dtype=torch.float64)
+    with torch.no_grad():
+        for batch in dataset.val_index.split(objective.batch_size):
+            ce, correct = _cross_entropy(weights, dataset, batch, objective.n_heads)
+            val_sums += torch.stack([ce.sum(-1), correct.sum(-1)]).double().cpu()
+
+    n_train, n_val = dataset.train_index.numel(), dataset.val_index.numel()
+    l2 = l2.double().cpu()
+    return {
+        "train_loss": train_sums[0] / n_train + l2,
+        "train_error": 1 - train_sums[1] / n_train,
+        "val_loss": val_sums[0] / n_val + l2,
+        "val_error": 1 - val_sums[1] / n_val,
+        "grad_norm": grad_norm_sum / len(batches),
+    }
+
+
+def _cross_entropy(
+    weights: Params, dataset: Dataset, batch: torch.Tensor, n_heads: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-example cross-entropy and correctness for every t: shapes (T, B)."""
+    a, b, c = dataset.subset(batch)
+    logits = forward(weights, a, b, n_heads)  # (T, B, p)
+    ce = F.cross_entropy(logits.transpose(1, 2), c.expand(logits.shape[0], -1), reduction="none")
+    return ce, (logits.argmax(-1) == c).float()
+
+
+def summary_row(table: dict[str, np.ndarray]) -> dict[str, float]:
+    """Barrier heights (max along the path above the larger endpoint) and where they peak,
+    the worst validation error and the mean gradient norm. For a chain (2-D columns) the
+    position is `segment index + t`, so it runs from 0 to the number of segments."""
+    t = np.asarray(table["t"], dtype=float)
+    position = (t + np.arange(t.shape[0])[:, None] if t.ndim == 2 else t).reshape(-1)
+    row = {}
+    for metric in ("train_loss", "train_error"):
+        values = np.asarray(table[metric]).reshape(-1)
+        row[f"{metric}_barrier"] = float(values.max() - max(values[0], values[-1]))
+        row[f"{metric}_peak_at"] = float(position[values.argmax()])
+    row["max_val_error"] = float(np.max(table["val_error"]))
+    row["grad_norm_start"] = float(np.reshape(table["grad_norm"], -1)[0])
+    row["grad_norm_end"] = float(np.reshape(table["grad_norm"], -1)[-1])
+    row["mean_grad_norm"] = float(np.mean(table["grad_norm"]))
+    return row

@@ -1,0 +1,115 @@
+"""One-layer decoder-only transformer without LayerNorm, as explicit weight tensors.
+
+Inputs are the two tokens `a, b`; the prediction is read at the last position. With one
+layer, nothing reads the first position's MLP or unembedding, so only the last position's
+residual stream is computed: the output equals the full causal model's last-position logits
+(`tests/test_model.py` checks this against a textbook implementation).
+
+Parameters are a plain ``dict[str, Tensor]``. Any parameter may carry extra leading
+dimensions (one set of weights per point of a path, or per seed): the forward pass then
+evaluates all of them at once and returns logits of shape ``(*lead, N, p)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+Params = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    p: int
+    d_model: int = 128
+    n_heads: int = 4
+    d_mlp: int = 512
+
+    @property
+    def d_head(self) -> int:
+        return self.d_model // self.n_heads
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every parameter's shape; the order is the order of the flat weight vector."""
+        d, h, m, p = self.d_model, self.n_heads * self.d_head, self.d_mlp, self.p
+        return {
+            "embed": (p, d),
+            "pos": (2, d),
+            "W_Q": (d, h),
+            "W_K": (d, h),
+            "W_V": (d, h),
+            "W_O": (h, d),
+            "W_in": (d, m),
+            "b_in": (m,),
+            "W_out": (m, d),
+            "b_out": (d,),
+            "unembed": (d, p),
+        }
+
+    def n_params(self) -> int:
+        return sum(math.prod(s) for s in self.shapes().values())
+
+
+def init_params(shape: ModelShape, seed: int) -> Params:
+    """PyTorch's default initialisation (as nn.Embedding / nn.Linear would); depends on `seed` only.
+
+    Embeddings are N(0, 1); weights and biases are U(±1/sqrt(fan_in)). With it, the paper's
+    settings memorise at epoch ~300 and grok at ~2,400, as SPEC.md reports.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    fan_in = {"W_Q": shape.d_model, "W_K": shape.d_model, "W_V": shape.d_model, "W_O": shape.d_model,
+              "W_in": shape.d_model, "b_in": shape.d_model, "W_out": shape.d_mlp, "b_out": shape.d_mlp,
+              "unembed": shape.d_model}
+    params = {}
+    for name, size in shape.shapes().items():
+        if name in ("embed", "pos"):
+            params[name] = torch.randn(size, generator=generator)
+        else:
+            bound = 1 / math.sqrt(fan_in[name])
+            params[name] = (torch.rand(size, generator=generator) * 2 - 1) * bound
+    return params
+
+
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """x @ W (+ b), fused into one BLAS call where the shapes allow it."""
+    if bias is None:
+        return x @ weight
+    if x.dim() == 2:
+        return torch.addmm(bias, x, weight)
+    if x.dim() == 3 and weight.dim() == 3:
+        return torch.baddbmm(bias.unsqueeze(-2), x, weight)
+    return x @ weight + bias.unsqueeze(-2)
+
+
+def forward(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """Logits at the last position for token pairs (a, b): shape (*lead, N, p)."""
+    embed, pos = params["embed"], params["pos"]
+    x0 = embed.index_select(-2, a) + pos[..., 0:1, :]  # (*lead, N, d) first position
+    x1 = embed.index_select(-2, b) + pos[..., 1:2, :]  # (*lead, N, d) last position
+    d_attn = params["W_Q"].shape[-1]
+    d_head = d_attn // n_heads
+    w_kv = torch.cat([params["W_K"], params["W_V"]], dim=-1)
+    w_qkv = torch.cat([params["W_Q"], w_kv], dim=-1)
+    q, k1, v1 = _linear(x1, w_qkv).split(d_attn, dim=-1)
+    k0, v0 = _linear(x0, w_kv).split(d_attn, dim=-1)
+    # Causal attention from the last position: two keys, so softmax is a sigmoid of the score gap.
+    gap = ((q * (k1 - k0)).unflatten(-1, (n_heads, d_head))).sum(-1) / math.sqrt(d_head)
+    weight_last = torch.sigmoid(gap).repeat_interleave(d_head, dim=-1)  # (*lead, N, h*d_head)
+    z = torch.addcmul(v0, weight_last, v1 - v0)
+    x = x1 + _linear(z, params["W_O"])
+    hidden = torch.relu(_linear(x, params["W_in"], params["b_in"]))
+    x = x + _linear(hidden, params["W_out"], params["b_out"])
+    return _linear(x, params["unembed"])
+
+
+def lead_shape(params: Params) -> torch.Size:
+    """The leading (batch-of-models) dimensions shared by all parameters."""
+    return params["b_in"].shape[:-1]
+
+
+def squared_norm(params: Params) -> torch.Tensor:
+    """‖w‖² summed over all parameters, per leading index: shape (*lead,)."""
+    n_lead = len(lead_shape(params))
+    return sum(value.pow(2).flatten(n_lead).sum(-1) for value in params.values())

@@ -1,0 +1,56 @@
+"""The HDF5 file of one evaluated path: `results/paths/{kind}/{A}__{B}.h5`.
+
+Datasets `t`, `train_loss`, `train_error`, `val_loss`, `val_error`, `grad_norm` (1-D over t;
+for chains, shape (segments, n_points), plus `node_epochs`); fitted curves also hold
+`controls/{k}/{param}` (the control points, endpoints included) and `fit_loss` (per epoch).
+Root attributes name the endpoints (seed, epoch) and the settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from grokscape.landscape import METRICS
+from grokscape.model import Params
+from grokscape.errors import DamagedFileError
+from grokscape.storage import atomic_write, open_h5, read_attrs, read_params, set_attrs, write_params
+
+COLUMNS = ("t", *METRICS)
+
+
+def write_path(
+    path: str | Path, columns: Mapping[str, Any], attrs: Mapping[str, Any], controls: Params | None = None
+) -> None:
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as handle:
+        for name, values in columns.items():
+            handle.create_dataset(name, data=np.asarray(values))
+        if controls is not None:
+            group = handle.create_group("controls")
+            n_controls = next(iter(controls.values())).shape[0]
+            for k in range(n_controls):
+                write_params(group.create_group(str(k)), {name: v[k] for name, v in controls.items()})
+        set_attrs(handle, attrs)
+
+
+def read_path(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The path's columns and attributes; a file without the expected columns is damaged."""
+    with open_h5(path) as handle:
+        missing = [name for name in COLUMNS if name not in handle]
+        if missing:
+            raise KeyError(f"{path} lacks datasets {missing}")
+        columns = {name: handle[name][()] for name, obj in handle.items() if isinstance(obj, h5py.Dataset)}
+    for name in METRICS:
+        if not np.all(np.isfinite(columns[name])):
+            raise DamagedFileError(path, f"{name} holds non-finite values")
+    return columns, read_attrs(path)
+
+
+def read_controls(path: str | Path) -> list[Params]:
+    with open_h5(path) as handle:
+        group = handle["controls"]
+        return [read_params(group[str(k)]) for k in range(len(group))]

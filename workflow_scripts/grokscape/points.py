@@ -1,0 +1,51 @@
+"""Point 1 (memorisation) and point 2 (generalisation): first epochs reaching an accuracy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from grokscape.errors import PointNotReachedError
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    train_acc: float = 1.0
+    val_acc: float = 1.0
+
+
+def reached(accuracy: float, threshold: float) -> bool:
+    return accuracy >= threshold
+
+
+def first_epoch_reaching(epochs: Sequence[int], accuracy: Sequence[float], threshold: float) -> int | None:
+    return next((int(e) for e, acc in zip(epochs, accuracy, strict=True) if reached(acc, threshold)), None)
+
+
+def points_record(
+    epochs: Sequence[int], train_acc: Sequence[float], val_acc: Sequence[float], thresholds: Thresholds
+) -> dict:
+    """The content of points.json: the two epochs plus what is needed to explain a missing one."""
+    return {
+        "memorized": first_epoch_reaching(epochs, train_acc, thresholds.train_acc),
+        "grokked": first_epoch_reaching(epochs, val_acc, thresholds.val_acc),
+        "thresholds": {"train_acc": thresholds.train_acc, "val_acc": thresholds.val_acc},
+        "best": {"train_acc": float(max(train_acc)), "val_acc": float(max(val_acc))},
+        "last_epoch": int(epochs[-1]),
+    }
+
+
+POINT_KEYS = {"mem": ("memorized", "train_acc"), "grok": ("grokked", "val_acc")}
+
+
+def point_epoch(record: dict, point: str, seed: int) -> int:
+    """The epoch of point `mem` or `grok`, or one clear error naming seed, threshold and best accuracy."""
+    key, metric = POINT_KEYS[point]
+    epoch = record[key]
+    if epoch is None:
+        raise PointNotReachedError(
+            f"seed {seed} never reached {metric} >= {record['thresholds'][metric]} (points.{metric}); "
+            f"best {metric} was {record['best'][metric]:.4f} by epoch {record['last_epoch']}: "
+            f"train longer (train.max_epochs) or lower points.{metric}"
+        )
+    return int(epoch)

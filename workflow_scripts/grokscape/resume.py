@@ -1,0 +1,77 @@
+"""Resume state for long jobs (training, curve fitting), kept outside Snakemake's outputs.
+
+Snakemake deletes the outputs of a failed job, so the state lives in `results/.resume/`.
+It is stamped with a fingerprint of every setting that shapes the computation; a state with
+another fingerprint is ignored and later overwritten, so changed settings start afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import torch
+
+from grokscape.errors import DamagedFileError
+from grokscape.storage import atomic_write, attr_value, open_h5, set_attrs
+
+log = logging.getLogger(__name__)
+
+
+def fingerprint(settings: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def save_state(path: str | Path, stamp: str, tensors: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
+    """Write tensors under slash-separated names plus JSON-able metadata, atomically."""
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as handle:
+        for name, value in tensors.items():
+            array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+            handle.create_dataset(name, data=array)
+        set_attrs(handle, {**meta, "fingerprint": stamp})
+
+
+def load_state(path: str | Path, stamp: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
+    """The saved state if it exists, is readable and has this fingerprint; else None."""
+    if not Path(path).exists():
+        return None
+    try:
+        with open_h5(path) as handle:
+            meta = {key: attr_value(value) for key, value in handle.attrs.items()}
+            if meta.get("fingerprint") != stamp:
+                log.info("ignoring resume state %s: it was made with other settings", path)
+                return None
+            tensors: dict[str, torch.Tensor] = {}
+            handle.visititems(
+                lambda name, obj: tensors.__setitem__(name, torch.from_numpy(obj[()]))
+                if isinstance(obj, h5py.Dataset)
+                else None
+            )
+    except DamagedFileError as error:
+        log.warning("ignoring unreadable resume state: %s", error)
+        return None
+    return tensors, meta
+
+
+def optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """The optimizer's per-parameter state as `optimizer/{index}/{key}` entries for `save_state`."""
+    return {
+        f"optimizer/{index}/{key}": value
+        for index, entry in optimizer.state_dict()["state"].items()
+        for key, value in entry.items()
+    }
+
+
+def restore_optimizer(optimizer: torch.optim.Optimizer, tensors: Mapping[str, torch.Tensor]) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in tensors.items():
+        if name.startswith("optimizer/"):
+            _, index, key = name.split("/")
+            state.setdefault(int(index), {})[key] = value
+    optimizer.load_state_dict({"state": state, "param_groups": optimizer.state_dict()["param_groups"]})

@@ -1,0 +1,32 @@
+"""What every Snakemake `script:` does around its work: log to the rule's log file, use the
+rule's threads, and turn an expected failure into one clear line instead of a traceback."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+
+from grokscape.errors import GrokscapeError
+
+EXPECTED_FAILURES = (GrokscapeError, FileNotFoundError)
+
+
+@contextmanager
+def job(snakemake: Any) -> Iterator[logging.Logger]:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if snakemake.log:
+        handlers.append(logging.FileHandler(snakemake.log[0], mode="w"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers, force=True)
+    torch.set_num_threads(max(1, snakemake.threads))
+    log = logging.getLogger(f"grokscape.{snakemake.rule}")
+    try:
+        yield log
+    except EXPECTED_FAILURES as error:
+        message = str(error).strip("'\"")
+        log.error("%s failed: %s", snakemake.rule, message)
+        raise SystemExit(f"grokscape: {message}") from None

@@ -1,0 +1,115 @@
+"""Files users open: HDF5 tables and checkpoints, JSON summaries; all written atomically.
+
+Every writer goes through `atomic_write`, so an interrupted job never leaves a file that
+looks complete. Every reader turns a damaged file into one `DamagedFileError` line naming
+the file and the command that rebuilds it. Nothing here unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import torch
+
+from grokscape.errors import DamagedFileError
+from grokscape.model import Params
+
+
+@contextmanager
+def atomic_write(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary sibling of `path`; rename it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def open_h5(path: str | Path) -> Iterator[h5py.File]:
+    """Open an HDF5 file for reading; any failure to read it names the file."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    try:
+        with h5py.File(path, "r") as handle:
+            yield handle
+    except (OSError, KeyError, ValueError, TypeError) as error:
+        raise DamagedFileError(path, f"{type(error).__name__}: {error}".splitlines()[0]) from error
+
+
+def write_json(path: str | Path, content: Any) -> None:
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: str | Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DamagedFileError(path, f"not valid JSON: {error}") from error
+
+
+def write_table(path: str | Path, columns: Mapping[str, Any], attrs: Mapping[str, Any] | None = None) -> None:
+    """Write named arrays as HDF5 datasets; `attrs` go on the root (dicts as JSON strings)."""
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as handle:
+        for name, values in columns.items():
+            handle.create_dataset(name, data=_numpy(values))
+        set_attrs(handle, attrs or {})
+
+
+def read_table(path: str | Path, names: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Read datasets (all top-level ones by default) into numpy arrays."""
+    with open_h5(path) as handle:
+        names = names if names is not None else [k for k, v in handle.items() if isinstance(v, h5py.Dataset)]
+        missing = [n for n in names if n not in handle]
+        if missing:
+            raise KeyError(f"datasets {missing} missing")
+        return {name: handle[name][()] for name in names}
+
+
+def read_attrs(path: str | Path) -> dict[str, Any]:
+    with open_h5(path) as handle:
+        return {key: attr_value(value) for key, value in handle.attrs.items()}
+
+
+def write_params(group: h5py.Group, params: Params) -> None:
+    for name, value in params.items():
+        group.create_dataset(name, data=_numpy(value))
+
+
+def read_params(group: h5py.Group) -> Params:
+    return {name: torch.from_numpy(group[name][()]) for name in group}
+
+
+def _numpy(values: Any) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().numpy()
+    return np.asarray(values)
+
+
+def set_attrs(obj: h5py.HLObject, attrs: Mapping[str, Any]) -> None:
+    for key, value in attrs.items():
+        obj.attrs[key] = json.dumps(value) if isinstance(value, (dict, list)) or value is None else value
+
+
+def attr_value(value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str) and value[:1] in "{[n":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

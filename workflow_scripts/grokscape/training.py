@@ -1,0 +1,191 @@
+"""Training one seed until it groks, with exact point checkpoints and resumable state.
+
+After every epoch the whole train and validation sets are evaluated (one forward pass over
+the table), so points 1 and 2 are exact epochs and their weights are saved exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from grokscape.data import Dataset
+from grokscape.model import ModelShape, Params, forward, init_params, squared_norm
+from grokscape.points import Thresholds, reached
+from grokscape.resume import fingerprint, load_state, optimizer_tensors, restore_optimizer, save_state
+
+log = logging.getLogger(__name__)
+
+HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "weight_norm")
+OPTIMIZERS = ("sgd", "adamw")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    weight_decay: float = 0.001
+    batch_size: int = 512
+    max_epochs: int = 20000
+    epochs_after_grok: int = 200
+    snapshot_every: int = 100
+    momentum: float = 0.0
+
+
+@dataclass
+class TrainResult:
+    history: dict[str, np.ndarray]
+    snapshots: dict[int, Params]
+    memorized: int | None
+    grokked: int | None
+
+
+def make_optimizer(params: list[torch.Tensor], settings: TrainSettings) -> torch.optim.Optimizer:
+    if settings.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=settings.lr, weight_decay=settings.weight_decay, momentum=settings.momentum, foreach=True
+        )
+    if settings.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, foreach=True)
+    raise ValueError(f"train.optimizer must be one of {', '.join(OPTIMIZERS)}, got {settings.optimizer!r}")
+
+
+class FullEvaluator:
+    """Loss and accuracy on the whole train and validation sets in one forward pass."""
+
+    def __init__(self, dataset: Dataset, n_heads: int):
+        index = torch.cat([dataset.train_index, dataset.val_index])
+        self.a, self.b, self.c = dataset.subset(index)
+        self.n_train = dataset.train_index.numel()
+        self.n_heads = n_heads
+
+    @torch.no_grad()
+    def __call__(self, params: Params) -> tuple[float, float, float, float]:
+        logits = forward(params, self.a, self.b, self.n_heads)
+        loss = F.cross_entropy(logits, self.c, reduction="none")
+        correct = (logits.argmax(-1) == self.c).float()
+        n = self.n_train
+        return (
+            loss[:n].mean().item(),
+            correct[:n].mean().item(),
+            loss[n:].mean().item(),
+            correct[n:].mean().item(),
+        )
+
+
+def train_seed(
+    dataset: Dataset,
+    shape: ModelShape,
+    settings: TrainSettings,
+    thresholds: Thresholds,
+    seed: int,
+    device: torch.device,
+    resume_path: str | Path | None = None,
+) -> TrainResult:
+    """Train from `seed` (or from the resume state of an identical earlier attempt)."""
+    dataset = dataset.to(device)
+    params = {k: v.to(device).requires_grad_() for k, v in init_params(shape, seed).items()}
+    optimizer = make_optimizer(list(params.values()), settings)
+    shuffle = torch.Generator().manual_seed(seed)
+    evaluate = FullEvaluator(dataset, shape.n_heads)
+    train_a, train_b, train_c = dataset.subset(dataset.train_index)
+    n_train = train_a.numel()
+
+    stamp = fingerprint(
+        {"shape": asdict(shape), "train": asdict(settings), "thresholds": asdict(thresholds), "seed": seed,
+         "split": dataset.train_index.tolist(), "device": device.type}
+    )
+    history: dict[str, list[float]] = {name: [] for name in HISTORY_COLUMNS}
+    snapshots: dict[int, Params] = {}
+    memorized = grokked = None
+    epoch = 0
+    state = load_state(resume_path, stamp) if resume_path else None
+    if state is not None:
+        tensors, meta = state
+        epoch, memorized, grokked = meta["epoch"], meta["memorized"], meta["grokked"]
+        with torch.no_grad():
+            for name, value in params.items():
+                value.copy_(tensors[f"params/{name}"])
+        restore_optimizer(optimizer, tensors)
+        shuffle.set_state(tensors["shuffle"])
+        history = {name: tensors[f"history/{name}"].tolist() for name in HISTORY_COLUMNS}
+        snapshots = _snapshots_from(tensors)
+        log.info("resuming seed %d from epoch %d (%s)", seed, epoch, resume_path)
+    else:
+        _record(history, 0, evaluate(params), params)
+        snapshots[0] = _copy(params)
+
+    started, start_epoch = time.perf_counter(), epoch
+    while epoch < settings.max_epochs and not (grokked is not None and epoch >= grokked + settings.epochs_after_grok):
+        epoch += 1
+        order = torch.randperm(n_train, generator=shuffle).to(device)
+        for batch in order.split(settings.batch_size):
+            loss = F.cross_entropy(forward(params, train_a[batch], train_b[batch], shape.n_heads), train_c[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        metrics = _record(history, epoch, evaluate(params), params)
+        new_point = False
+        if memorized is None and reached(metrics[1], thresholds.train_acc):
+            memorized, new_point = epoch, True
+            log.info("seed %d memorised the training set at epoch %d", seed, epoch)
+        if grokked is None and reached(metrics[3], thresholds.val_acc):
+            grokked, new_point = epoch, True
+            log.info("seed %d generalised (grokked) at epoch %d", seed, epoch)
+        if new_point or epoch % settings.snapshot_every == 0:
+            snapshots[epoch] = _copy(params)
+        if epoch % settings.snapshot_every == 0:
+            _log_progress(seed, epoch, metrics, (epoch - start_epoch) / (time.perf_counter() - started),
+                          settings, grokked)
+            if resume_path:
+                _save(resume_path, stamp, params, optimizer, shuffle, history, snapshots, epoch, memorized, grokked)
+    snapshots.setdefault(epoch, _copy(params))
+    return TrainResult({k: np.asarray(v) for k, v in history.items()}, snapshots, memorized, grokked)
+
+
+def _record(history: dict[str, list[float]], epoch: int, metrics: tuple[float, ...], params: Params) -> tuple:
+    weight_norm = squared_norm({k: v.detach() for k, v in params.items()}).sqrt().item()
+    for name, value in zip(HISTORY_COLUMNS, (epoch, *metrics, weight_norm), strict=True):
+        history[name].append(value)
+    return metrics
+
+
+def _copy(params: Params) -> Params:
+    return {k: v.detach().to("cpu", copy=True) for k, v in params.items()}
+
+
+def _log_progress(seed, epoch, metrics, rate, settings, grokked) -> None:
+    end = settings.max_epochs if grokked is None else min(settings.max_epochs, grokked + settings.epochs_after_grok)
+    eta = (end - epoch) / rate if rate > 0 else float("nan")
+    bound = "" if grokked is not None else " at most"
+    log.info(
+        "seed %d epoch %d: train acc %.4f loss %.4f | val acc %.4f loss %.4f | %.1f epochs/s | ETA%s %.0f s",
+        seed, epoch, metrics[1], metrics[0], metrics[3], metrics[2], rate, bound, eta,
+    )
+
+
+def _save(path, stamp, params, optimizer, shuffle, history, snapshots, epoch, memorized, grokked) -> None:
+    tensors: dict[str, object] = {f"params/{k}": v for k, v in params.items()}
+    tensors["shuffle"] = shuffle.get_state()
+    for name, value in history.items():
+        tensors[f"history/{name}"] = np.asarray(value)
+    tensors.update(optimizer_tensors(optimizer))
+    for snap_epoch, snap in snapshots.items():
+        for name, value in snap.items():
+            tensors[f"snapshots/{snap_epoch}/{name}"] = value
+    save_state(path, stamp, tensors, {"epoch": epoch, "memorized": memorized, "grokked": grokked})
+
+
+def _snapshots_from(tensors: dict[str, torch.Tensor]) -> dict[int, Params]:
+    snapshots: dict[int, Params] = {}
+    for name, value in tensors.items():
+        if name.startswith("snapshots/"):
+            _, epoch, param = name.split("/")
+            snapshots.setdefault(int(epoch), {})[param] = value
+    return snapshots

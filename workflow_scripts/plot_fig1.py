@@ -1,0 +1,11 @@
+"""Snakemake step: figure 1, accuracy vs epoch and the operation table."""
+
+from grokscape.data import load_dataset
+from grokscape.plotting import Style, figure1
+from grokscape.scripting import job
+from grokscape.storage import read_attrs, read_table
+
+with job(snakemake):
+    histories = {read_attrs(p)["seed"]: read_table(p) for p in snakemake.input.histories}
+    dataset = load_dataset(snakemake.input.dataset)
+    figure1(histories, dataset, snakemake.output[0], Style(**snakemake.params.settings["plot"]))

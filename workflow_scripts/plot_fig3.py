@@ -1,0 +1,14 @@
+"""Snakemake step: figure 3, accuracy vs epoch with snapshots and points 1, 2 marked."""
+
+from grokscape.checkpoints import saved_epochs
+from grokscape.plotting import Style, figure3
+from grokscape.scripting import job
+from grokscape.storage import read_attrs, read_json, read_table
+
+with job(snakemake):
+    inputs = snakemake.input
+    seeds = [read_attrs(p)["seed"] for p in inputs.histories]
+    histories = {s: read_table(p) for s, p in zip(seeds, inputs.histories, strict=True)}
+    points = {s: read_json(p) for s, p in zip(seeds, inputs.points, strict=True)}
+    snapshots = {s: saved_epochs(p) for s, p in zip(seeds, inputs.checkpoints, strict=True)}
+    figure3(histories, points, snapshots, snakemake.output[0], Style(**snakemake.params.settings["plot"]))

@@ -1,0 +1,9 @@
+"""Snakemake step: figures 2, 5, 6, 7, a path's loss, error and gradient norm vs t."""
+
+from grokscape.pathfiles import read_path
+from grokscape.plotting import Style, path_figure
+from grokscape.scripting import job
+
+with job(snakemake):
+    paths = [read_path(p) for p in snakemake.input]
+    path_figure(paths, snakemake.output[0], Style(**snakemake.params.settings["plot"]))
