@@ -33,8 +33,14 @@ with job(snakemake) as log:
     columns = {"t": np.tile(t, (n_segments, 1)), **{k: v.reshape(n_segments, n_points) for k, v in metrics.items()}}
     columns["node_epochs"] = np.asarray(nodes)
     attrs = {
-        "kind": "chain", "start": wildcards.a, "end": wildcards.b, "start_seed": start.seed, "end_seed": end.seed,
-        "start_epoch": first, "end_epoch": last, "settings": config,
+        "kind": "chain",
+        "start": wildcards.a,
+        "end": wildcards.b,
+        "start_seed": start.seed,
+        "end_seed": end.seed,
+        "start_epoch": first,
+        "end_epoch": last,
+        "settings": config,
     }
     write_path(snakemake.output[0], columns, attrs)
     log.info("%d segments; max train error along the chain %.4f", n_segments, metrics["train_error"].max())

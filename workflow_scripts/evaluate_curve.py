@@ -24,20 +24,42 @@ with job(snakemake) as log:
     dataset, objective = load_dataset(inputs.dataset), cfg.objective(config)
     n_controls = cfg.n_controls(config, kind)
     fit = fit_curve(
-        kind, n_controls, start, end, dataset, objective, cfg.fit_settings(config, kind), device,
+        kind,
+        n_controls,
+        start,
+        end,
+        dataset,
+        objective,
+        cfg.fit_settings(config, kind),
+        device,
         resume_path=snakemake.params.resume,
     )
     t = torch.linspace(0, 1, config["paths"]["n_points"], dtype=torch.float64)
     controls = {k: v.to(device) for k, v in fit.controls.items()}
-    metrics = path_metrics(controls, coefficients(kind, t, n_controls), dataset.to(device), objective,
-                           config["paths"]["t_chunk"])
+    metrics = path_metrics(
+        controls, coefficients(kind, t, n_controls), dataset.to(device), objective, config["paths"]["t_chunk"]
+    )
     attrs = {
-        "kind": kind, "start": wildcards.a, "end": wildcards.b, "start_seed": Endpoint.parse(wildcards.a).seed,
-        "end_seed": Endpoint.parse(wildcards.b).seed, "start_epoch": start_epoch, "end_epoch": end_epoch,
-        "n_controls": n_controls, "settings": config,
+        "kind": kind,
+        "start": wildcards.a,
+        "end": wildcards.b,
+        "start_seed": Endpoint.parse(wildcards.a).seed,
+        "end_seed": Endpoint.parse(wildcards.b).seed,
+        "start_epoch": start_epoch,
+        "end_epoch": end_epoch,
+        "n_controls": n_controls,
+        "settings": config,
     }
-    write_path(snakemake.output[0], {"t": t.numpy(), **metrics, "fit_loss": fit.epoch_loss}, attrs,
-               controls=fit.controls if n_controls > 2 else None)
+    write_path(
+        snakemake.output[0],
+        {"t": t.numpy(), **metrics, "fit_loss": fit.epoch_loss},
+        attrs,
+        controls=fit.controls if n_controls > 2 else None,
+    )
     Path(snakemake.params.resume).unlink(missing_ok=True)
-    log.info("train error max %.4f, grad norm %.4f -> %.4f", metrics["train_error"].max(),
-             metrics["grad_norm"][0], metrics["grad_norm"][-1])
+    log.info(
+        "train error max %.4f, grad norm %.4f -> %.4f",
+        metrics["train_error"].max(),
+        metrics["grad_norm"][0],
+        metrics["grad_norm"][-1],
+    )

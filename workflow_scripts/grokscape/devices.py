@@ -13,7 +13,9 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("config error: device: cuda was requested but no CUDA GPU is available (use device: auto or cpu)")
+        raise ConfigError(
+            "config error: device: cuda was requested but no CUDA GPU is available (use device: auto or cpu)"
+        )
     if name not in DEVICES:
         raise ConfigError(f"config error: device: must be one of {', '.join(DEVICES)}, got {name!r}")
     return torch.device(name)

@@ -18,8 +18,7 @@ class DamagedFileError(GrokscapeError):
 
     def __init__(self, path: str | Path, reason: str):
         super().__init__(
-            f"{path} is damaged ({reason}); rebuild it with: "
-            f"snakemake --cores 1 --forcerun {path} <your target>"
+            f"{path} is damaged ({reason}); rebuild it with: snakemake --cores 1 --forcerun {path} <your target>"
         )
 
 

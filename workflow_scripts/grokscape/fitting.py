@@ -61,8 +61,14 @@ def fit_curve(
     sampler = torch.Generator().manual_seed(settings.seed)
     train_a, train_b, train_c = dataset.subset(dataset.train_index)
     stamp = fingerprint(
-        {"kind": kind, "n_controls": n_controls, "fit": asdict(settings), "objective": asdict(objective),
-         "ends": [float(squared_norm(start)), float(squared_norm(end))], "device": device.type}
+        {
+            "kind": kind,
+            "n_controls": n_controls,
+            "fit": asdict(settings),
+            "objective": asdict(objective),
+            "ends": [float(squared_norm(start)), float(squared_norm(end))],
+            "device": device.type,
+        }
     )
     epoch, epoch_loss = 0, []
     state = load_state(resume_path, stamp) if resume_path else None
@@ -98,7 +104,12 @@ def fit_curve(
             rate = (epoch - start_epoch) / (time.perf_counter() - started)
             log.info(
                 "%s fit epoch %d/%d: mean loss along the curve %.4f | %.1f epochs/s | ETA %.0f s",
-                kind, epoch, settings.epochs, epoch_loss[-1], rate, (settings.epochs - epoch) / rate,
+                kind,
+                epoch,
+                settings.epochs,
+                epoch_loss[-1],
+                rate,
+                (settings.epochs - epoch) / rate,
             )
             if resume_path:
                 tensors = {f"free/{k}": v for k, v in free.items()}

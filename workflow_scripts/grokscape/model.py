@@ -59,9 +59,17 @@ def init_params(shape: ModelShape, seed: int) -> Params:
     settings memorise at epoch ~300 and grok at ~2,400, as SPEC.md reports.
     """
     generator = torch.Generator().manual_seed(seed)
-    fan_in = {"W_Q": shape.d_model, "W_K": shape.d_model, "W_V": shape.d_model, "W_O": shape.d_model,
-              "W_in": shape.d_model, "b_in": shape.d_model, "W_out": shape.d_mlp, "b_out": shape.d_mlp,
-              "unembed": shape.d_model}
+    fan_in = {
+        "W_Q": shape.d_model,
+        "W_K": shape.d_model,
+        "W_V": shape.d_model,
+        "W_O": shape.d_model,
+        "W_in": shape.d_model,
+        "b_in": shape.d_model,
+        "W_out": shape.d_mlp,
+        "b_out": shape.d_mlp,
+        "unembed": shape.d_model,
+    }
     params = {}
     for name, size in shape.shapes().items():
         if name in ("embed", "pos"):

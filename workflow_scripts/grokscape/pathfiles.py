@@ -15,9 +15,9 @@ from typing import Any
 import h5py
 import numpy as np
 
+from grokscape.errors import DamagedFileError
 from grokscape.landscape import METRICS
 from grokscape.model import Params
-from grokscape.errors import DamagedFileError
 from grokscape.storage import atomic_write, open_h5, read_attrs, read_params, set_attrs, write_params
 
 COLUMNS = ("t", *METRICS)

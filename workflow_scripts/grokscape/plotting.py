@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from grokscape.data import Dataset  # noqa: E402
-from grokscape.storage import atomic_write  # noqa: E402
+from grokscape.data import Dataset
+from grokscape.storage import atomic_write
 
 PANELS = (("loss", "loss (CE + L2)"), ("error", "error (1 − accuracy)"), ("grad_norm", "mean stochastic grad norm"))
 

@@ -49,9 +49,9 @@ def load_state(path: str | Path, stamp: str) -> tuple[dict[str, torch.Tensor], d
                 return None
             tensors: dict[str, torch.Tensor] = {}
             handle.visititems(
-                lambda name, obj: tensors.__setitem__(name, torch.from_numpy(obj[()]))
-                if isinstance(obj, h5py.Dataset)
-                else None
+                lambda name, obj: (
+                    tensors.__setitem__(name, torch.from_numpy(obj[()])) if isinstance(obj, h5py.Dataset) else None
+                )
             )
     except DamagedFileError as error:
         log.warning("ignoring unreadable resume state: %s", error)

@@ -98,8 +98,14 @@ def train_seed(
     n_train = train_a.numel()
 
     stamp = fingerprint(
-        {"shape": asdict(shape), "train": asdict(settings), "thresholds": asdict(thresholds), "seed": seed,
-         "split": dataset.train_index.tolist(), "device": device.type}
+        {
+            "shape": asdict(shape),
+            "train": asdict(settings),
+            "thresholds": asdict(thresholds),
+            "seed": seed,
+            "split": dataset.train_index.tolist(),
+            "device": device.type,
+        }
     )
     history: dict[str, list[float]] = {name: [] for name in HISTORY_COLUMNS}
     snapshots: dict[int, Params] = {}
@@ -141,8 +147,9 @@ def train_seed(
         if new_point or epoch % settings.snapshot_every == 0:
             snapshots[epoch] = _copy(params)
         if epoch % settings.snapshot_every == 0:
-            _log_progress(seed, epoch, metrics, (epoch - start_epoch) / (time.perf_counter() - started),
-                          settings, grokked)
+            _log_progress(
+                seed, epoch, metrics, (epoch - start_epoch) / (time.perf_counter() - started), settings, grokked
+            )
             if resume_path:
                 _save(resume_path, stamp, params, optimizer, shuffle, history, snapshots, epoch, memorized, grokked)
     snapshots.setdefault(epoch, _copy(params))
@@ -166,7 +173,15 @@ def _log_progress(seed, epoch, metrics, rate, settings, grokked) -> None:
     bound = "" if grokked is not None else " at most"
     log.info(
         "seed %d epoch %d: train acc %.4f loss %.4f | val acc %.4f loss %.4f | %.1f epochs/s | ETA%s %.0f s",
-        seed, epoch, metrics[1], metrics[0], metrics[3], metrics[2], rate, bound, eta,
+        seed,
+        epoch,
+        metrics[1],
+        metrics[0],
+        metrics[3],
+        metrics[2],
+        rate,
+        bound,
+        eta,
     )
 
 
