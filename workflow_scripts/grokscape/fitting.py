@@ -20,7 +20,7 @@ from grokscape.curves import coefficients, initial_controls, weights_at
 from grokscape.data import Dataset
 from grokscape.landscape import Objective
 from grokscape.model import Params, forward, squared_norm
-from grokscape.resume import fingerprint, load_state, optimizer_tensors, restore_optimizer, save_state
+from grokscape.resume import digest, fingerprint, load_state, optimizer_tensors, restore_optimizer, save_state
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,15 @@ def fit_curve(
     optimizer = torch.optim.SGD(list(free.values()), lr=settings.lr, momentum=settings.momentum)
     sampler = torch.Generator().manual_seed(settings.seed)
     train_a, train_b, train_c = dataset.subset(dataset.train_index)
+    # The number of epochs does not change the trajectory, so a longer fit may resume a shorter one.
+    trajectory = {k: v for k, v in asdict(settings).items() if k not in ("epochs", "checkpoint_every")}
     stamp = fingerprint(
         {
             "kind": kind,
             "n_controls": n_controls,
-            "fit": asdict(settings),
+            "fit": trajectory,
             "objective": asdict(objective),
-            "ends": [float(squared_norm(start)), float(squared_norm(end))],
+            "ends": [digest(start), digest(end)],
             "device": device.type,
         }
     )

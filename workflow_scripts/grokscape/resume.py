@@ -28,6 +28,15 @@ def fingerprint(settings: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def digest(params: Mapping[str, torch.Tensor]) -> str:
+    """A hash of weight values, so a state is tied to the exact endpoints it was made for."""
+    h = hashlib.sha256()
+    for name in sorted(params):
+        h.update(name.encode())
+        h.update(params[name].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def save_state(path: str | Path, stamp: str, tensors: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
     """Write tensors under slash-separated names plus JSON-able metadata, atomically."""
     with atomic_write(path) as tmp, h5py.File(tmp, "w") as handle:
@@ -47,12 +56,9 @@ def load_state(path: str | Path, stamp: str) -> tuple[dict[str, torch.Tensor], d
             if meta.get("fingerprint") != stamp:
                 log.info("ignoring resume state %s: it was made with other settings", path)
                 return None
-            tensors: dict[str, torch.Tensor] = {}
-            handle.visititems(
-                lambda name, obj: (
-                    tensors.__setitem__(name, torch.from_numpy(obj[()])) if isinstance(obj, h5py.Dataset) else None
-                )
-            )
+            names: list[str] = []
+            handle.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+            tensors = {name: torch.from_numpy(np.asarray(handle[name][()])) for name in names}
     except DamagedFileError as error:
         log.warning("ignoring unreadable resume state: %s", error)
         return None

@@ -97,10 +97,12 @@ def train_seed(
     train_a, train_b, train_c = dataset.subset(dataset.train_index)
     n_train = train_a.numel()
 
+    # How long to train does not change the trajectory, so a longer run may resume a shorter one.
+    trajectory = {k: v for k, v in asdict(settings).items() if k not in ("max_epochs", "epochs_after_grok")}
     stamp = fingerprint(
         {
             "shape": asdict(shape),
-            "train": asdict(settings),
+            "train": trajectory,
             "thresholds": asdict(thresholds),
             "seed": seed,
             "split": dataset.train_index.tolist(),

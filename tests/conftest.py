@@ -1,0 +1,74 @@
+"""Shared fixtures: the repository, the tiny configuration, and real Snakemake runs on it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests" / "tiny.yaml"
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+torch.set_num_threads(1)
+
+
+def tiny_config() -> dict:
+    """The full configuration a tiny workflow run sees: config.yaml overridden by tiny.yaml."""
+    from grokscape.settings import check_config
+
+    base = yaml.safe_load((REPO / "config.yaml").read_text())
+    for section, values in yaml.safe_load(TINY.read_text()).items():
+        base[section] = {**base[section], **values} if isinstance(values, dict) else values
+    return check_config(base, REPO / "schemas" / "config.schema.yaml")
+
+
+def new_workdir(path: Path, overrides: dict | None = None) -> Path:
+    """A working directory holding config.yaml (the tiny one, plus `overrides` per section)."""
+    path.mkdir(parents=True, exist_ok=True)
+    config = tiny_config()
+    for section, values in (overrides or {}).items():
+        config[section] = {**config[section], **values} if isinstance(values, dict) else values
+    (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run real Snakemake on the repository's Snakefile in `workdir`."""
+    command = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=workdir)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def jobs_planned(workdir: Path, *args: str) -> dict[str, int]:
+    """Rule name -> number of jobs that a dry run would execute."""
+    out = snakemake(workdir, "-n", "--quiet", "rules", *args).stdout
+    counts = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit() and parts[0] not in ("total", "job"):
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+@pytest.fixture(scope="session")
+def built_workflow(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One complete tiny run of every figure and table, shared by the workflow tests (read-only)."""
+    workdir = new_workdir(tmp_path_factory.mktemp("built"))
+    snakemake(workdir)
+    return workdir
+
+
+@pytest.fixture
+def workflow_copy(built_workflow: Path, tmp_path: Path) -> Path:
+    """A private copy of the complete run, for tests that change or damage it."""
+    target = tmp_path / "run"
+    shutil.copytree(built_workflow, target, symlinks=True)
+    return target

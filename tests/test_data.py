@@ -1,0 +1,44 @@
+import pytest
+import torch
+
+from grokscape.data import make_dataset, operation_table
+
+
+@pytest.mark.parametrize(
+    ("operation", "expected"),
+    [("mul", lambda a, b, p: a * b % p), ("add", lambda a, b, p: (a + b) % p), ("sub", lambda a, b, p: (a - b) % p)],
+)
+def test_operation_tables_match_modular_arithmetic(operation, expected):
+    a, b, c = operation_table(operation, 7)
+    assert a.numel() == 7 * 6  # a in [0, 6], b in [1, 6]
+    assert int(b.min()) == 1 and int(a.min()) == 0 and int(a.max()) == 6
+    for x, y, z in zip(a.tolist(), b.tolist(), c.tolist(), strict=True):
+        assert z == expected(x, y, 7)
+
+
+def test_division_inverts_multiplication():
+    a, b, c = operation_table("div", 11)
+    assert torch.equal(c * b % 11, a)
+
+
+def test_division_needs_a_prime_modulus():
+    with pytest.raises(ValueError, match="prime"):
+        operation_table("div", 12)
+
+
+def test_paper_table_has_9312_equations_and_half_train():
+    data = make_dataset("mul", 97, 0.5, 0)
+    assert data.a.numel() == 9312
+    assert data.train_index.numel() == 4656 and data.val_index.numel() == 4656
+    assert int(data.is_train.sum()) == 4656
+    assert set(data.train_index.tolist()).isdisjoint(data.val_index.tolist())
+
+
+def test_split_depends_on_data_seed_only():
+    first, again, other = (
+        make_dataset("mul", 23, 0.5, 0),
+        make_dataset("mul", 23, 0.5, 0),
+        make_dataset("mul", 23, 0.5, 1),
+    )
+    assert torch.equal(first.train_index, again.train_index)
+    assert not torch.equal(first.is_train, other.is_train)

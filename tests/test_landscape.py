@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+import torch
+
+from grokscape.curves import coefficients, initial_controls, weights_at
+from grokscape.data import make_dataset
+from grokscape.landscape import Objective, path_metrics
+from grokscape.model import ModelShape, init_params
+from grokscape.reference import point_metrics
+
+SHAPE = ModelShape(13, 16, 2, 32)
+OBJECTIVE = Objective(n_heads=2, weight_decay=0.01, batch_size=40)
+
+
+@pytest.fixture(scope="module")
+def setting():
+    dataset = make_dataset("mul", 13, 0.6, 0)
+    controls = initial_controls(init_params(SHAPE, 0), init_params(SHAPE, 1), 3)
+    controls = {
+        k: v + 0.3 * torch.randn_like(v) * torch.tensor([0.0, 1.0, 0.0]).view(-1, *[1] * (v.dim() - 1))
+        for k, v in controls.items()
+    }
+    return dataset, controls
+
+
+def test_metrics_at_t0_equal_evaluating_the_checkpoint_directly(setting):
+    dataset, controls = setting
+    t = torch.linspace(0, 1, 5, dtype=torch.float64)
+    segment = {k: v[[0, 2]] for k, v in controls.items()}
+    metrics = path_metrics(segment, coefficients("segment", t, 2), dataset, OBJECTIVE)
+    direct = point_metrics({k: v[0] for k, v in segment.items()}, dataset, OBJECTIVE)
+    for name, value in direct.items():
+        assert metrics[name][0] == pytest.approx(value, rel=1e-5, abs=1e-6), name
+
+
+@pytest.mark.parametrize("t_chunk", [1, 4, 16])
+def test_batched_evaluation_equals_a_per_t_loop(setting, t_chunk):
+    dataset, controls = setting
+    t = torch.linspace(0, 1, 7, dtype=torch.float64)
+    coeffs = coefficients("polyline", t, 3)
+    batched = path_metrics(controls, coeffs, dataset, OBJECTIVE, t_chunk=t_chunk)
+    weights = weights_at(coeffs, controls)
+    for i in range(len(t)):
+        plain = point_metrics({k: v[i] for k, v in weights.items()}, dataset, OBJECTIVE)
+        for name, value in plain.items():
+            assert batched[name][i] == pytest.approx(value, rel=1e-4, abs=1e-5), (name, i)
+    assert all(np.all(np.isfinite(v)) for v in batched.values())

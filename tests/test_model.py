@@ -1,0 +1,37 @@
+import torch
+
+from grokscape.model import ModelShape, forward, init_params, squared_norm
+from grokscape.reference import textbook_forward
+
+
+def test_paper_model_has_about_2_2e5_parameters():
+    assert 2.1e5 < ModelShape(97).n_params() < 2.3e5
+
+
+def test_last_position_forward_equals_full_causal_transformer():
+    shape = ModelShape(23, 32, 4, 64)
+    params = init_params(shape, 3)
+    a, b = torch.randint(0, 23, (50,)), torch.randint(1, 23, (50,))
+    fast, full = forward(params, a, b, shape.n_heads), textbook_forward(params, a, b, shape.n_heads)
+    assert fast.shape == (50, 23)
+    torch.testing.assert_close(fast, full, rtol=1e-5, atol=1e-5)
+
+
+def test_batched_weights_equal_one_forward_per_weight_set():
+    shape = ModelShape(23, 32, 4, 64)
+    sets = [init_params(shape, seed) for seed in range(3)]
+    stacked = {k: torch.stack([s[k] for s in sets]) for k in sets[0]}
+    a, b = torch.randint(0, 23, (40,)), torch.randint(1, 23, (40,))
+    batched = forward(stacked, a, b, shape.n_heads)
+    assert batched.shape == (3, 40, 23)
+    for i, params in enumerate(sets):
+        torch.testing.assert_close(batched[i], forward(params, a, b, shape.n_heads), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(squared_norm(stacked), torch.stack([squared_norm(s) for s in sets]))
+
+
+def test_initialisation_depends_on_seed_only():
+    shape = ModelShape(23, 32, 4, 64)
+    same, again, other = init_params(shape, 0), init_params(shape, 0), init_params(shape, 1)
+    assert all(torch.equal(same[k], again[k]) for k in same)
+    assert not torch.equal(same["W_in"], other["W_in"])
+    assert {k: tuple(v.shape) for k, v in same.items()} == shape.shapes()

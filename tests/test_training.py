@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+import torch
+
+from grokscape.data import make_dataset
+from grokscape.model import ModelShape
+from grokscape.points import Thresholds
+from grokscape.training import TrainSettings, train_seed
+
+SHAPE = ModelShape(23, 32, 4, 128)
+DATA = make_dataset("mul", 23, 0.7, 0)
+SETTINGS = TrainSettings("adamw", 0.03, 1.0, 512, 3000, 20, 50)
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted():
+    return train_seed(DATA, SHAPE, SETTINGS, Thresholds(), 1, CPU)
+
+
+def test_tiny_run_memorises_then_groks_with_exact_point_checkpoints(uninterrupted):
+    result = uninterrupted
+    h = result.history
+    assert h["epoch"][0] == 0 and np.all(np.diff(h["epoch"]) == 1)
+    assert 0 < result.memorized < result.grokked  # C1 in miniature
+    assert h["train_acc"][result.memorized] == 1.0 and h["train_acc"][result.memorized - 1] < 1.0
+    assert h["val_acc"][result.grokked] == 1.0 and h["val_acc"][result.grokked - 1] < 1.0
+    assert h["epoch"][-1] == result.grokked + SETTINGS.epochs_after_grok
+    assert {result.memorized, result.grokked, 0, 50} <= set(result.snapshots)
+    assert np.all(h["weight_norm"] > 0)
+
+
+def test_run_that_never_groks_finishes_with_its_history():
+    settings = TrainSettings("adamw", 0.03, 1.0, 512, 15, 20, 5)
+    result = train_seed(DATA, SHAPE, settings, Thresholds(), 1, CPU)
+    assert result.grokked is None and len(result.history["epoch"]) == 16
+
+
+def test_resumed_run_equals_uninterrupted_run(uninterrupted, tmp_path, caplog):
+    state = tmp_path / "state.h5"
+    stopped = TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 120})
+    partial = train_seed(DATA, SHAPE, stopped, Thresholds(), 1, CPU, resume_path=state)
+    assert state.exists() and partial.history["epoch"][-1] == 120
+    caplog.set_level("INFO")
+    resumed = train_seed(DATA, SHAPE, SETTINGS, Thresholds(), 1, CPU, resume_path=state)
+    assert "resuming seed 1 from epoch 100" in caplog.text
+    for name, values in uninterrupted.history.items():
+        np.testing.assert_array_equal(resumed.history[name], values, err_msg=name)
+    assert resumed.snapshots.keys() == uninterrupted.snapshots.keys()
+    for epoch, params in uninterrupted.snapshots.items():
+        assert all(torch.equal(resumed.snapshots[epoch][k], v) for k, v in params.items())
+
+
+def test_resume_state_of_other_settings_is_ignored(tmp_path):
+    state = tmp_path / "state.h5"
+    train_seed(DATA, SHAPE, TrainSettings("adamw", 0.03, 1.0, 512, 10, 20, 5), Thresholds(), 1, CPU, state)
+    other = TrainSettings("adamw", 0.02, 1.0, 512, 10, 20, 5)
+    fresh = train_seed(DATA, SHAPE, other, Thresholds(), 1, CPU)
+    resumed = train_seed(DATA, SHAPE, other, Thresholds(), 1, CPU, state)
+    np.testing.assert_array_equal(resumed.history["train_loss"], fresh.history["train_loss"])
+
+
+def test_sgd_with_the_papers_settings_learns():
+    settings = TrainSettings("sgd", 0.1, 0.001, 512, 30, 200, 10)
+    result = train_seed(DATA, SHAPE, settings, Thresholds(), 0, CPU)
+    assert result.history["train_loss"][-1] < result.history["train_loss"][0]
