@@ -27,7 +27,7 @@ with job(snakemake) as log:
         resume_path=snakemake.params.resume,
     )
     h = result.history
-    points = points_record(h["epoch"], h["train_acc"], h["val_acc"], thresholds)
+    points = {**points_record(h["epoch"], h["train_acc"], h["val_acc"], thresholds), "diverged": result.diverged}
     attrs = {"seed": seed, "settings": config, "memorized": points["memorized"], "grokked": points["grokked"]}
     write_table(output.history, h, attrs)
     write_checkpoints(output.checkpoints, result.snapshots, {**attrs, **vars(shape)})

@@ -17,8 +17,9 @@
 #   SKIP_SMOKE=1      skip the sbatch smoke test
 #
 # Accounting is off (AccountingStorageType=accounting_storage/none), so `sacct` does not
-# work here: run Snakemake with `--slurm-status-command squeue`. MinJobAge=300 keeps
-# finished jobs visible to `squeue --states=all` for 5 minutes, which that mode needs.
+# work here: run Snakemake with `--slurm-status-command squeue`. MinJobAge=3600 keeps
+# finished jobs visible to `squeue --states=all` for an hour: that mode needs it, and the
+# test reads partition, CPUs and memory of every finished job from there.
 set -euo pipefail
 
 PARTITIONS=${SLURM_PARTITIONS:-cpu gpu}
@@ -120,7 +121,7 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=$def_mem
-MinJobAge=300
+MinJobAge=3600
 InactiveLimit=0
 KillWait=30
 Waittime=0

@@ -32,6 +32,7 @@ class FitSettings:
     momentum: float = 0.0
     seed: int = 0
     checkpoint_every: int = 100
+    grad_clip: float | None = 5.0
 
 
 @dataclass
@@ -99,6 +100,8 @@ def fit_curve(
             loss = F.cross_entropy(logits, train_c[batch]) + objective.weight_decay / 2 * squared_norm(weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if settings.grad_clip:
+                torch.nn.utils.clip_grad_norm_(free.values(), settings.grad_clip, foreach=True)
             optimizer.step()
             total += loss.item()
         epoch_loss.append(total / len(batches))

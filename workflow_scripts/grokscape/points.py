@@ -47,5 +47,6 @@ def point_epoch(record: dict, point: str, seed: int) -> int:
             f"seed {seed} never reached {metric} >= {record['thresholds'][metric]} (points.{metric}); "
             f"best {metric} was {record['best'][metric]:.4f} by epoch {record['last_epoch']}: "
             f"train longer (train.max_epochs) or lower points.{metric}"
+            + (f"; the run diverged at epoch {record['diverged']}" if record.get("diverged") else "")
         )
     return int(epoch)

@@ -103,4 +103,6 @@ def fit_settings(config: Mapping, kind: str) -> FitSettings:
     if kind not in FIT_KINDS:
         return FitSettings(epochs=0)
     section = config[kind]
-    return FitSettings(section["epochs"], section["lr"], section["momentum"], section["seed"])
+    return FitSettings(
+        section["epochs"], section["lr"], section["momentum"], section["seed"], grad_clip=section["grad_clip"]
+    )

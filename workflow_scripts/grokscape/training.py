@@ -7,6 +7,7 @@ the table), so points 1 and 2 are exact epochs and their weights are saved exact
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ class TrainSettings:
     epochs_after_grok: int = 200
     snapshot_every: int = 100
     momentum: float = 0.0
+    grad_clip: float | None = 5.0
 
 
 @dataclass
@@ -44,6 +46,7 @@ class TrainResult:
     snapshots: dict[int, Params]
     memorized: int | None
     grokked: int | None
+    diverged: int | None = None
 
 
 def make_optimizer(params: list[torch.Tensor], settings: TrainSettings) -> torch.optim.Optimizer:
@@ -137,8 +140,17 @@ def train_seed(
             loss = F.cross_entropy(forward(params, train_a[batch], train_b[batch], shape.n_heads), train_c[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if settings.grad_clip:
+                torch.nn.utils.clip_grad_norm_(params.values(), settings.grad_clip, foreach=True)
             optimizer.step()
         metrics = _record(history, epoch, evaluate(params), params)
+        if not math.isfinite(metrics[0]):
+            log.error(
+                "seed %d diverged (non-finite training loss) at epoch %d: lower train.lr or train.grad_clip",
+                seed,
+                epoch,
+            )
+            return TrainResult({k: np.asarray(v) for k, v in history.items()}, snapshots, memorized, grokked, epoch)
         new_point = False
         if memorized is None and reached(metrics[1], thresholds.train_acc):
             memorized, new_point = epoch, True
