@@ -5,15 +5,21 @@
 configfile: "config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/training.smk"
 include: "rules/paths.smk"
 include: "rules/figures.smk"
+include: "rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         PAPER_FIGURES,
         "results/paths/summary.csv",
-    default_target: True
+        "results/claims.json",
+        "results/configuration.csv",

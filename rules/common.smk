@@ -39,11 +39,7 @@ def library_code(*modules):
             continue
         seen.add(name)
         source = (LIBRARY / "grokscape" / f"{name}.py").read_text()
-        todo += [
-            line.split()[1].split(".")[1]
-            for line in source.splitlines()
-            if line.startswith("from grokscape.")
-        ]
+        todo += [line.split()[1].split(".")[1] for line in source.splitlines() if line.startswith("from grokscape.")]
     digest = hashlib.sha256()
     for name in sorted(seen):
         digest.update((LIBRARY / "grokscape" / f"{name}.py").read_bytes())
@@ -86,9 +82,7 @@ def endpoint_inputs(wildcards):
 
 def two_seeds(figure):
     if SECOND is None:
-        raise ConfigError(
-            f"config error: train.seeds: {figure} compares two seeds, configured only {SEEDS}"
-        )
+        raise ConfigError(f"config error: train.seeds: {figure} compares two seeds, configured only {SEEDS}")
     return SECOND
 
 
@@ -138,3 +132,18 @@ def chain_inputs(wildcards):
             f"chain {wildcards.a}__{wildcards.b}: a chain joins two checkpoints of one seed (got seeds {start.seed} and {end.seed})"
         )
     return endpoint_inputs(wildcards)
+
+
+def claims_inputs(wildcards):
+    """The tables that decide claims C1-C6; C5 and C6 need a second seed."""
+    mem, grok = f"{FIRST}-mem", f"{FIRST}-grok"
+    inputs = {
+        "points": expand("results/seed{seed}/points.json", seed=SEEDS),
+        "segment": path_file("segment", mem, grok),
+        "chain": path_file("chain", mem, grok),
+        "polyline": path_file("polyline", mem, grok),
+    }
+    if SECOND is not None:
+        inputs["across_memorised"] = path_file("polyline", mem, f"{SECOND}-mem")
+        inputs["across_grokked"] = path_file("polyline", grok, f"{SECOND}-grok")
+    return inputs

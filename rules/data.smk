@@ -1,14 +1,16 @@
 rule dataset:
     output:
         "results/dataset.h5",
-    params:
-        settings=settings("task"),
-        code=library_code("data"),
     log:
         "results/logs/dataset.log",
+    conda:
+        "../envs/grokscape.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        settings=settings("task"),
+        code=library_code("data"),
     script:
         "../workflow_scripts/make_dataset.py"

@@ -3,16 +3,18 @@ rule fig1:
         dataset="results/dataset.h5",
         histories=expand("results/seed{seed}/history.h5", seed=SEEDS),
     output:
-        "results/fig1.pdf",
-    params:
-        settings=settings("plot"),
-        code=library_code("plotting"),
+        report("results/fig1.pdf", caption="../report/fig1.rst", category="Figures"),
     log:
         "results/logs/figures/fig1.log",
+    conda:
+        "../envs/grokscape.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        settings=settings("plot"),
+        code=library_code("plotting"),
     script:
         "../workflow_scripts/plot_fig1.py"
 
@@ -23,16 +25,18 @@ rule fig3:
         points=expand("results/seed{seed}/points.json", seed=SEEDS),
         checkpoints=expand("results/seed{seed}/checkpoints.h5", seed=SEEDS),
     output:
-        "results/fig3.pdf",
-    params:
-        settings=settings("plot"),
-        code=library_code("plotting"),
+        report("results/fig3.pdf", caption="../report/fig3.rst", category="Figures"),
     log:
         "results/logs/figures/fig3.log",
+    conda:
+        "../envs/grokscape.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        settings=settings("plot"),
+        code=library_code("plotting"),
     script:
         "../workflow_scripts/plot_fig3.py"
 
@@ -41,16 +45,18 @@ rule fig4:
     input:
         path_file("chain", f"{FIRST}-mem", f"{FIRST}-grok"),
     output:
-        "results/fig4.pdf",
-    params:
-        settings=settings("plot"),
-        code=library_code("plotting", "pathfiles"),
+        report("results/fig4.pdf", caption="../report/fig4.rst", category="Figures"),
     log:
         "results/logs/figures/fig4.log",
+    conda:
+        "../envs/grokscape.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        settings=settings("plot"),
+        code=library_code("plotting", "pathfiles"),
     script:
         "../workflow_scripts/plot_chain.py"
 
@@ -59,17 +65,19 @@ rule path_figure:
     input:
         lambda wildcards: figure_paths(f"fig{wildcards.n}"),
     output:
-        "results/fig{n}.pdf",
-    wildcard_constraints:
-        n="2|5|6|7",
-    params:
-        settings=settings("plot"),
-        code=library_code("plotting", "pathfiles"),
+        report("results/fig{n}.pdf", caption="../report/path_figure.rst", category="Figures"),
     log:
         "results/logs/figures/fig{n}.log",
+    wildcard_constraints:
+        n="2|5|6|7",
+    conda:
+        "../envs/grokscape.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        settings=settings("plot"),
+        code=library_code("plotting", "pathfiles"),
     script:
         "../workflow_scripts/plot_paths.py"

@@ -3,18 +3,20 @@ rule curve:
         unpack(endpoint_inputs),
     output:
         "results/paths/{curve}/{a}__{b}.h5",
+    log:
+        "results/logs/paths/{curve}/{a}__{b}.log",
+    conda:
+        "../envs/grokscape.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
     params:
         settings=lambda wildcards: settings(
             "model", "train", "paths", "device", *([wildcards.curve] if wildcards.curve != "segment" else [])
         ),
         resume="results/.resume/paths/{curve}/{a}__{b}.h5",
         code=library_code("fitting", "landscape", "endpoints", "pathfiles", "devices"),
-    log:
-        "results/logs/paths/{curve}/{a}__{b}.log",
-    threads: 2
-    resources:
-        mem_mb=4000,
-        runtime=120,
     script:
         "../workflow_scripts/evaluate_curve.py"
 
@@ -24,15 +26,17 @@ rule chain:
         unpack(chain_inputs),
     output:
         "results/paths/chain/{a}__{b}.h5",
-    params:
-        settings=settings("model", "train", "paths", "device"),
-        code=library_code("landscape", "endpoints", "pathfiles", "devices"),
     log:
         "results/logs/paths/chain/{a}__{b}.log",
+    conda:
+        "../envs/grokscape.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=120,
+    params:
+        settings=settings("model", "train", "paths", "device"),
+        code=library_code("landscape", "endpoints", "pathfiles", "devices"),
     script:
         "../workflow_scripts/evaluate_chain.py"
 
@@ -42,13 +46,15 @@ rule path_summary:
         summary_paths(),
     output:
         "results/paths/summary.csv",
-    params:
-        code=library_code("landscape", "pathfiles"),
     log:
         "results/logs/paths/summary.log",
+    conda:
+        "../envs/grokscape.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        code=library_code("landscape", "pathfiles"),
     script:
         "../workflow_scripts/summarise_paths.py"

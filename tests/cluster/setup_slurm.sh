@@ -41,7 +41,8 @@ need_root() {
 }
 
 pid_alive() { # pidfile
-    [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+    local pid
+    pid=$(cat "$1" 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 
 install_packages() {
@@ -140,20 +141,24 @@ EOF
     CONFIG_CHANGED=1
 }
 
+stop_daemon() { # name pidfile: TERM, wait up to 10 s, then KILL
+    local name=$1 pidfile=$2 pid
+    if pid_alive "$pidfile"; then
+        pid=$(cat "$pidfile")
+        say "stopping $name"
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+}
+
 stop_slurm() {
-    local name
-    for name in slurmd slurmctld; do
-        if pid_alive "$RUNDIR/$name.pid"; then
-            say "stopping $name"
-            kill "$(cat "$RUNDIR/$name.pid")" || true
-            for _ in $(seq 100); do
-                pid_alive "$RUNDIR/$name.pid" || break
-                sleep 0.1
-            done
-            pid_alive "$RUNDIR/$name.pid" && kill -9 "$(cat "$RUNDIR/$name.pid")" 2>/dev/null || true
-        fi
-        rm -f "$RUNDIR/$name.pid"
-    done
+    stop_daemon slurmd "$RUNDIR/slurmd.pid"
+    stop_daemon slurmctld "$RUNDIR/slurmctld.pid"
 }
 
 start_slurm() {
@@ -187,6 +192,7 @@ smoke_test() {
     local dir out id
     dir=$(mktemp -d)
     out="$dir/smoke.out"
+    # shellcheck disable=SC2016 # $(hostname -s) expands in the job, not here
     id=$(sbatch --parsable --job-name setup-smoke --mem 10 --time 1 --output "$out" --wrap 'echo smoke-ok on $(hostname -s)') ||
         die "sbatch smoke test: submission failed"
     for _ in $(seq $((WAIT * 2))); do
@@ -231,10 +237,7 @@ start)
 stop)
     need_root
     stop_slurm
-    if pid_alive /run/munge/munged.pid; then
-        say "stopping munged"
-        kill "$(cat /run/munge/munged.pid)" || true
-    fi
+    stop_daemon munged /run/munge/munged.pid
     ;;
 status)
     status

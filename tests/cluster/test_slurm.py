@@ -1,14 +1,15 @@
 """The workflow on SLURM through snakemake-executor-plugin-slurm, proven on a real one-node cluster.
 
 `test_slurm_run_matches_local_run` installs and starts SLURM on this machine
-(tests/cluster/setup_slurm.sh: needs root and apt-get), runs the tiny configuration with
-`--profile profiles/slurm`, overriding only what a GPU-less test node needs (the GPU request,
-the status command), then checks that every job went through sbatch with the profile's
-partition and the rule's CPUs, memory and time, and that the results equal, bit for bit, those
-of a plain `snakemake --cores 2` run. `test_profile_requests_gpus_for_training_and_curves` is a
-dry run of the real profile; it needs only the plugin installed.
+(tests/cluster/setup_slurm.sh: needs root and apt-get) and runs the tiny configuration with
+`--profile profiles/slurm`. It overrides only what a GPU-less test node needs (the GPU request,
+the status command) and, in both runs, the thread count (see THREADS_PER_JOB). It checks that
+every job went through sbatch with the profile's partition and the rule's CPUs, memory and time,
+and that the results equal, bit for bit, those of a plain `snakemake --cores 2` run.
+`test_profile_requests_gpus_for_training_and_curves` is a dry run of the real profile; it needs
+only the plugin installed.
 
-Run: `pytest -m cluster tests/cluster` (about 2 minutes, most of it the plugin's status polling).
+Run: `pytest -m cluster tests/cluster` (2-3 minutes, most of it the plugin's status polling).
 The SLURM test runs only when `-m` names the cluster marker: a plain `pytest` never installs
 packages or starts daemons.
 """

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from grokscape.curves import weights_at
 from grokscape.data import Dataset
-from grokscape.model import Params, forward, squared_norm
+from grokscape.model import Params, forward_by_token, squared_norm
 
 METRICS = ("train_loss", "train_error", "val_loss", "val_error", "grad_norm")
 
@@ -41,16 +41,22 @@ def path_metrics(
 def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> dict[str, torch.Tensor]:
     weights = {k: v.detach().requires_grad_() for k, v in weights.items()}
     n_t = weights["b_in"].shape[0]
-    l2 = objective.weight_decay / 2 * squared_norm({k: v.detach() for k, v in weights.items()})
+    decay = objective.weight_decay
+    with torch.no_grad():
+        l2 = (decay / 2 * squared_norm(weights)).double().cpu()
 
     grad_norm_sum = torch.zeros(n_t, dtype=torch.float64)
     train_sums = torch.zeros(2, n_t, dtype=torch.float64)  # cross-entropy, correct
     batches = dataset.train_index.split(objective.batch_size)
     for batch in batches:
         ce, correct = _cross_entropy(weights, dataset, batch, objective.n_heads)
-        batch_objective = ce.mean(-1) + objective.weight_decay / 2 * squared_norm(weights)
-        grads = torch.autograd.grad(batch_objective.sum(), list(weights.values()))
-        grad_norm_sum += sum(g.pow(2).flatten(1).sum(-1) for g in grads).sqrt().double().cpu()
+        grads = torch.autograd.grad(ce.mean(-1).sum(), list(weights.values()))
+        with torch.no_grad():  # the L2 term's gradient is decay·w: added here, not through autograd
+            squares = sum(
+                torch.linalg.vector_norm(g.add_(w, alpha=decay).flatten(1), dim=-1).square()
+                for g, w in zip(grads, weights.values(), strict=True)
+            )
+        grad_norm_sum += squares.sqrt().double().cpu()
         train_sums += torch.stack([ce.detach().sum(-1), correct.sum(-1)]).double().cpu()
 
     val_sums = torch.zeros(2, n_t, dtype=torch.float64)
@@ -60,7 +66,6 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
             val_sums += torch.stack([ce.sum(-1), correct.sum(-1)]).double().cpu()
 
     n_train, n_val = dataset.train_index.numel(), dataset.val_index.numel()
-    l2 = l2.double().cpu()
     return {
         "train_loss": train_sums[0] / n_train + l2,
         "train_error": 1 - train_sums[1] / n_train,
@@ -75,8 +80,9 @@ def _cross_entropy(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-example cross-entropy and correctness for every t: shapes (T, B)."""
     a, b, c = dataset.subset(batch)
-    logits = forward(weights, a, b, n_heads)  # (T, B, p)
-    ce = F.cross_entropy(logits.transpose(1, 2), c.expand(logits.shape[0], -1), reduction="none")
+    logits = forward_by_token(weights, a, b, n_heads)  # (T, B, p)
+    n_t = logits.shape[0]
+    ce = F.cross_entropy(logits.flatten(0, 1), c.repeat(n_t), reduction="none").view(n_t, -1)
     return ce, (logits.argmax(-1) == c).float()
 
 

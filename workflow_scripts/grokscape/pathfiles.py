@@ -18,7 +18,7 @@ import numpy as np
 from grokscape.errors import DamagedFileError
 from grokscape.landscape import METRICS
 from grokscape.model import Params
-from grokscape.storage import atomic_write, open_h5, read_attrs, read_params, set_attrs, write_params
+from grokscape.storage import atomic_write, open_h5, read_attrs, read_params, set_attrs, write_array, write_params
 
 COLUMNS = ("t", *METRICS)
 
@@ -28,7 +28,7 @@ def write_path(
 ) -> None:
     with atomic_write(path) as tmp, h5py.File(tmp, "w") as handle:
         for name, values in columns.items():
-            handle.create_dataset(name, data=np.asarray(values))
+            write_array(handle, name, values)
         if controls is not None:
             group = handle.create_group("controls")
             n_controls = next(iter(controls.values())).shape[0]

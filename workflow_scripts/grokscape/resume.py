@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from grokscape.errors import DamagedFileError
-from grokscape.storage import atomic_write, attr_value, open_h5, set_attrs
+from grokscape.storage import atomic_write, attr_value, open_h5, set_attrs, write_array
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,7 @@ def save_state(path: str | Path, stamp: str, tensors: Mapping[str, Any], meta: M
     """Write tensors under slash-separated names plus JSON-able metadata, atomically."""
     with atomic_write(path) as tmp, h5py.File(tmp, "w") as handle:
         for name, value in tensors.items():
-            array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
-            handle.create_dataset(name, data=array)
+            write_array(handle, name, value)
         set_attrs(handle, {**meta, "fingerprint": stamp})
 
 

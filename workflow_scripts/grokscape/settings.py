@@ -104,5 +104,10 @@ def fit_settings(config: Mapping, kind: str) -> FitSettings:
         return FitSettings(epochs=0)
     section = config[kind]
     return FitSettings(
-        section["epochs"], section["lr"], section["momentum"], section["seed"], grad_clip=section["grad_clip"]
+        section["epochs"],
+        section["lr"],
+        section["momentum"],
+        section["seed"],
+        checkpoint_every=section["checkpoint_every"],
+        grad_clip=section["grad_clip"],
     )

@@ -63,7 +63,7 @@ def write_table(path: str | Path, columns: Mapping[str, Any], attrs: Mapping[str
     """Write named arrays as HDF5 datasets; `attrs` go on the root (dicts as JSON strings)."""
     with atomic_write(path) as tmp, h5py.File(tmp, "w") as handle:
         for name, values in columns.items():
-            handle.create_dataset(name, data=_numpy(values))
+            write_array(handle, name, values)
         set_attrs(handle, attrs or {})
 
 
@@ -84,11 +84,18 @@ def read_attrs(path: str | Path) -> dict[str, Any]:
 
 def write_params(group: h5py.Group, params: Params) -> None:
     for name, value in params.items():
-        group.create_dataset(name, data=_numpy(value))
+        write_array(group, name, value)
 
 
 def read_params(group: h5py.Group) -> Params:
     return {name: torch.from_numpy(group[name][()]) for name in group}
+
+
+def write_array(group: h5py.Group, name: str, values: Any) -> None:
+    """One dataset, with a Fletcher-32 checksum so that corrupted bytes fail on reading
+    instead of turning into silently wrong numbers (scalars and empty arrays cannot carry one)."""
+    array = _numpy(values)
+    group.create_dataset(name, data=array, fletcher32=array.ndim > 0 and array.size > 0)
 
 
 def _numpy(values: Any) -> np.ndarray:

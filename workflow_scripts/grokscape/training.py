@@ -82,6 +82,25 @@ class FullEvaluator:
         )
 
 
+def train_epoch(
+    params: Params,
+    optimizer: torch.optim.Optimizer,
+    train: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    order: torch.Tensor,
+    settings: TrainSettings,
+    n_heads: int,
+) -> None:
+    """One pass over the training examples `train` = (a, b, c), in minibatches taken in `order`."""
+    train_a, train_b, train_c = train
+    for batch in order.split(settings.batch_size):
+        loss = F.cross_entropy(forward(params, train_a[batch], train_b[batch], n_heads), train_c[batch])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if settings.grad_clip:
+            torch.nn.utils.clip_grad_norm_(params.values(), settings.grad_clip, foreach=True)
+        optimizer.step()
+
+
 def train_seed(
     dataset: Dataset,
     shape: ModelShape,
@@ -97,8 +116,8 @@ def train_seed(
     optimizer = make_optimizer(list(params.values()), settings)
     shuffle = torch.Generator().manual_seed(seed)
     evaluate = FullEvaluator(dataset, shape.n_heads)
-    train_a, train_b, train_c = dataset.subset(dataset.train_index)
-    n_train = train_a.numel()
+    train = dataset.subset(dataset.train_index)
+    n_train = dataset.train_index.numel()
 
     # How long to train does not change the trajectory, so a longer run may resume a shorter one.
     trajectory = {k: v for k, v in asdict(settings).items() if k not in ("max_epochs", "epochs_after_grok")}
@@ -136,13 +155,7 @@ def train_seed(
     while epoch < settings.max_epochs and not (grokked is not None and epoch >= grokked + settings.epochs_after_grok):
         epoch += 1
         order = torch.randperm(n_train, generator=shuffle).to(device)
-        for batch in order.split(settings.batch_size):
-            loss = F.cross_entropy(forward(params, train_a[batch], train_b[batch], shape.n_heads), train_c[batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if settings.grad_clip:
-                torch.nn.utils.clip_grad_norm_(params.values(), settings.grad_clip, foreach=True)
-            optimizer.step()
+        train_epoch(params, optimizer, train, order, settings, shape.n_heads)
         metrics = _record(history, epoch, evaluate(params), params)
         if not math.isfinite(metrics[0]):
             log.error(

@@ -1,0 +1,45 @@
+rule claims:
+    input:
+        unpack(claims_inputs),
+    output:
+        json="results/claims.json",
+        markdown="results/claims.md",
+        table=report(
+            "results/claims.csv",
+            caption="../report/claims.rst",
+            category="Claims",
+        ),
+    log:
+        "results/logs/claims.log",
+    conda:
+        "../envs/grokscape.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        settings=settings("claims"),
+        code=library_code("claims", "pathfiles"),
+    script:
+        "../workflow_scripts/check_claims.py"
+
+
+rule configuration_table:
+    output:
+        report(
+            "results/configuration.csv",
+            caption="../report/configuration.rst",
+            category="Configuration",
+        ),
+    log:
+        "results/logs/configuration.log",
+    conda:
+        "../envs/grokscape.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        settings=config,
+    script:
+        "../workflow_scripts/write_configuration.py"

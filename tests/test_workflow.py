@@ -1,0 +1,123 @@
+"""Real Snakemake runs of the tiny configuration: outputs, reruns and start-up checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, jobs_planned, new_workdir, snakemake
+
+pytestmark = pytest.mark.workflow
+
+PATH_COLUMNS = ("t", "train_loss", "train_error", "val_loss", "val_error", "grad_norm")
+
+
+def test_history_points_and_checkpoints_agree(built_workflow):
+    for seed in (0, 1):
+        run = built_workflow / "results" / f"seed{seed}"
+        with h5py.File(run / "history.h5") as h:
+            history = {k: h[k][()] for k in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "weight_norm")}
+        points = json.loads((run / "points.json").read_text())
+        assert np.array_equal(history["epoch"], np.arange(len(history["epoch"])))
+        mem, grok = points["memorized"], points["grokked"]
+        assert 0 < mem < grok  # memorises long before it generalises
+        assert history["train_acc"][mem] == 1.0 and np.all(history["train_acc"][:mem] < 1.0)
+        assert history["val_acc"][grok] == 1.0 and np.all(history["val_acc"][:grok] < 1.0)
+        with h5py.File(run / "checkpoints.h5") as c:
+            saved = sorted(int(e) for e in c["epochs"])
+            assert {0, 50, mem, grok} <= set(saved)
+            assert c["epochs"][str(mem)]["W_in"].shape == (32, 128)
+            norm = np.sqrt(sum(np.sum(c["epochs"][str(grok)][k][()].astype(np.float64) ** 2) for k in c["epochs/0"]))
+        assert norm == pytest.approx(history["weight_norm"][grok], rel=1e-5)
+
+
+def test_path_tables_follow_the_documented_layout(built_workflow):
+    paths = built_workflow / "results" / "paths"
+    points = json.loads((built_workflow / "results/seed0/points.json").read_text())
+    with h5py.File(paths / "segment" / "seed0-mem__seed0-grok.h5") as f:
+        assert all(f[name].shape == (9,) for name in PATH_COLUMNS)
+        assert (f.attrs["start_epoch"], f.attrs["end_epoch"]) == (points["memorized"], points["grokked"])
+        assert f["train_error"][0] == 0.0  # point 1 has memorised the training set
+        assert f["val_error"][-1] == 0.0  # point 2 generalises
+    with h5py.File(paths / "polyline" / "seed0-mem__seed1-mem.h5") as f:
+        assert sorted(f["controls"]) == ["0", "1", "2"] and f.attrs["end_seed"] == 1
+        assert len(f["fit_loss"]) == 30
+    with h5py.File(paths / "chain" / "seed0-mem__seed0-grok.h5") as f:
+        nodes = f["node_epochs"][()]
+        assert nodes[0] == points["memorized"] and nodes[-1] == points["grokked"]
+        assert all(e % 50 == 0 for e in nodes[1:-1]) and np.all(np.diff(nodes) > 0)
+        assert all(f[name].shape == (len(nodes) - 1, 9) for name in PATH_COLUMNS)
+    summary = pd.read_csv(paths / "summary.csv")
+    assert len(summary) == 8 and set(summary["kind"]) == {"segment", "chain", "polyline", "bezier"}
+    assert (summary["train_error_barrier"] >= 0).all() and (summary["mean_grad_norm"] > 0).all()
+
+
+def test_every_figure_is_a_real_pdf(built_workflow):
+    for n in range(1, 8):
+        pdf = (built_workflow / "results" / f"fig{n}.pdf").read_bytes()
+        assert pdf.startswith(b"%PDF") and len(pdf) > 5000, n
+
+
+def test_second_run_does_nothing(built_workflow):
+    assert "Nothing to be done" in snakemake(built_workflow, "-n").stdout
+
+
+def test_changed_lr_reruns_training_and_everything_downstream(workflow_copy):
+    config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
+    config["train"]["lr"] = 0.02
+    (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
+    planned = jobs_planned(workflow_copy)
+    assert planned["train"] == 2 and planned["curve"] == 7 and planned["chain"] == 1
+    assert planned["fig1"] == 1 and "dataset" not in planned
+
+
+def test_changed_plot_setting_reruns_only_figures(workflow_copy):
+    config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
+    config["plot"]["dpi"] = 90
+    (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
+    planned = jobs_planned(workflow_copy)
+    assert set(planned) == {"fig1", "fig3", "fig4", "path_figure", "all"}, planned
+
+
+def test_edited_library_module_reruns_the_rules_that_use_it(workflow_copy, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO, repo, ignore=shutil.ignore_patterns(".venv", ".git", "results", ".snakemake", "tests"))
+    args = ("-s", str(repo / "Snakefile"))
+    assert "Nothing to be done" in snakemake(workflow_copy, *args, "-n").stdout
+    plotting = repo / "workflow_scripts" / "grokscape" / "plotting.py"
+    plotting.write_text(plotting.read_text() + "\n# an edit\n")
+    planned = jobs_planned(workflow_copy, *args)
+    assert set(planned) == {"fig1", "fig3", "fig4", "path_figure", "all"}, planned
+    model = repo / "workflow_scripts" / "grokscape" / "model.py"
+    model.write_text(model.read_text() + "\n# an edit\n")
+    assert jobs_planned(workflow_copy, *args)["train"] == 2
+
+
+def test_dry_run_gives_a_reason_for_every_job(tmp_path):
+    out = snakemake(new_workdir(tmp_path), "-n").stdout
+    assert out.count("reason:") == out.count("jobid:") > 10
+
+
+def test_figure_needing_two_seeds_fails_at_start_up_with_one_seed(tmp_path):
+    workdir = new_workdir(tmp_path, {"train": {"seeds": [3]}})
+    result = snakemake(workdir, "-n", "results/fig6.pdf", check=False)
+    assert result.returncode != 0
+    assert "fig6 compares two seeds" in result.stderr and "train.seeds" in result.stderr
+    assert not (workdir / "results").exists()
+    assert "seed3" in snakemake(workdir, "-n", "results/fig2.pdf").stdout
+
+
+def test_run_that_never_groks_still_draws_figures_1_and_3_and_names_the_problem(tmp_path):
+    workdir = new_workdir(tmp_path, {"train": {"max_epochs": 12, "seeds": [0]}})
+    snakemake(workdir, "results/fig1.pdf", "results/fig3.pdf")
+    points = json.loads((workdir / "results/seed0/points.json").read_text())
+    assert points["grokked"] is None and points["last_epoch"] == 12
+    result = snakemake(workdir, "results/fig2.pdf", check=False)
+    assert result.returncode != 0
+    best = points["best"]["val_acc"]
+    assert f"seed 0 never reached val_acc >= 1.0 (points.val_acc); best val_acc was {best:.4f}" in result.stderr
