@@ -76,13 +76,12 @@ def c1_grokking(points: Mapping[int, Mapping], th: ClaimThresholds) -> dict:
 def c2_segment(segment: Table, th: ClaimThresholds) -> dict:
     t, train_error, val_error, grad = (np.asarray(segment[k]) for k in ("t", "train_error", "val_error", "grad_norm"))
     barrier = float(train_error.max() - max(train_error[0], train_error[-1]))
-    rise = float(np.max(np.maximum.accumulate(val_error[::-1])[::-1] - val_error, initial=0.0))
-    largest_rise = float(max(0.0, np.max(np.diff(val_error))))
+    # how far from monotone: the largest rise of validation error above its running minimum
+    largest_rise = float(np.max(val_error - np.minimum.accumulate(val_error)))
     quantities = {
         "train_error_barrier": barrier,
         "barrier_peak_t": float(t[train_error.argmax()]),
         "val_error_largest_rise": largest_rise,
-        "val_error_rise_above_later_min": rise,
         "grad_norm_point1": float(grad[0]),
         "grad_norm_point2": float(grad[-1]),
     }
