@@ -49,7 +49,6 @@ from grokscape.model import ModelShape, Params, forward, init_params  # noqa: E4
 from grokscape.reference import point_metrics  # noqa: E402
 from grokscape.training import FullEvaluator, TrainSettings, make_optimizer, train_epoch  # noqa: E402
 
-THREADS = 2
 SHAPE = ModelShape(97)  # d_model 128, 4 heads, MLP 512
 SETTINGS = TrainSettings()  # SGD, lr 0.1, weight decay 0.001, batch 512, grad clip 5
 N_POINTS = 61
@@ -180,7 +179,7 @@ def close(name: str, fast: object, plain: object, rtol: float, atol: float) -> N
     worst = (fast - plain).abs().max().item()
     if not torch.allclose(fast, plain, rtol=rtol, atol=atol):
         sys.exit(f"bench: {name} differ between the fast and the plain version (max |diff| {worst:.3g}): not timing")
-    print(f"  ok  {name:<42} max |diff| {worst:.2g}")
+    print(f"  ok  {name:<48} max |diff| {worst:.2g}")
 
 
 def check_training(dataset: Dataset, params: Params) -> None:
@@ -240,7 +239,7 @@ def matmul_peak(n: int = 2048, repeats: int = 7) -> float:
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
-def time_pipeline() -> float:
+def time_pipeline(threads: int) -> float:
     """Wall time of the whole default workflow, run by Snakemake into a scratch directory."""
     with tempfile.TemporaryDirectory(prefix="grokscape-bench-") as workdir:
         command = [
@@ -250,7 +249,7 @@ def time_pipeline() -> float:
             "--directory",
             workdir,
             "--cores",
-            str(THREADS),
+            str(threads),
         ]
         start = time.perf_counter()
         subprocess.run(command, check=True, cwd=ROOT)
@@ -267,17 +266,19 @@ def machine() -> str:
         platform.processor(),
     )
     load = os.getloadavg()[0]
-    return f"{cpu}, nproc {os.cpu_count()}, torch {torch.__version__}, {THREADS} threads, load average {load:.2f}"
+    threads = torch.get_num_threads()
+    return f"{cpu}, nproc {os.cpu_count()}, torch {torch.__version__}, {threads} threads, load average {load:.2f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (the workflow's jobs use 2)")
     parser.add_argument("--repeats", type=int, default=7, help="timed repetitions (median is reported)")
     parser.add_argument("--epochs", type=int, default=5, help="training epochs per repetition")
     parser.add_argument("--pipeline", action="store_true", help="also time the whole default workflow (hours)")
     args = parser.parse_args()
 
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # as every workflow job does (grokscape.scripting)
     torch.manual_seed(0)
     dataset = make_dataset("mul", SHAPE.p, 0.5, 0)
@@ -319,7 +320,7 @@ def main() -> None:
         max(1, args.repeats // 2),
         warmup=0,  # check_path ran both already
     )
-    pipeline = time_pipeline() if args.pipeline else None
+    pipeline = time_pipeline(args.threads) if args.pipeline else None
 
     header = ["task", "plain PyTorch", "grokscape", "speed-up", "plain GFLOP/s", "grokscape GFLOP/s", "GFLOP"]
     rows = [header, ["---"] + ["---:"] * (len(header) - 1)]

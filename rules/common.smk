@@ -8,7 +8,7 @@ sys.path.insert(0, str(LIBRARY))
 
 from grokscape.endpoints import Endpoint, NAME_PATTERN
 from grokscape.errors import ConfigError
-from grokscape.settings import check_config
+from grokscape.configuration import check_config
 
 try:
     check_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")

@@ -12,11 +12,12 @@ from grokscape.endpoints import Endpoint
 from grokscape.landscape import path_metrics
 from grokscape.pathfiles import write_path
 from grokscape.scripting import job
+from grokscape.storage import read_json
 
 with job(snakemake) as log:
     config, inputs, wildcards = snakemake.params.settings, snakemake.input, snakemake.wildcards
     start, end = Endpoint.parse(wildcards.a), Endpoint.parse(wildcards.b)
-    first, last = start.epoch(inputs.start_points), end.epoch(inputs.end_points)
+    first, last = start.epoch(read_json(inputs.start_points)), end.epoch(read_json(inputs.end_points))
     nodes = [first, *(e for e in saved_epochs(inputs.start_checkpoints) if first < e < last), last]
     device = resolve_device(config["device"])
     log.info("chain of seed %d through epochs %s on %s", start.seed, nodes, device)

@@ -5,6 +5,7 @@ from pathlib import Path
 import torch
 
 from grokscape import settings as cfg
+from grokscape.checkpoints import load_checkpoint
 from grokscape.curves import coefficients
 from grokscape.data import load_dataset
 from grokscape.devices import resolve_device
@@ -13,14 +14,17 @@ from grokscape.fitting import fit_curve
 from grokscape.landscape import path_metrics
 from grokscape.pathfiles import write_path
 from grokscape.scripting import job
+from grokscape.storage import read_json
 
 with job(snakemake) as log:
     config, inputs, wildcards = snakemake.params.settings, snakemake.input, snakemake.wildcards
     kind = wildcards.curve
     device = resolve_device(config["device"])
     log.info("%s %s -> %s on %s with %d threads", kind, wildcards.a, wildcards.b, device, snakemake.threads)
-    start, start_epoch = Endpoint.parse(wildcards.a).load(inputs.start_checkpoints, inputs.start_points)
-    end, end_epoch = Endpoint.parse(wildcards.b).load(inputs.end_checkpoints, inputs.end_points)
+    start_epoch = Endpoint.parse(wildcards.a).epoch(read_json(inputs.start_points))
+    end_epoch = Endpoint.parse(wildcards.b).epoch(read_json(inputs.end_points))
+    start = load_checkpoint(inputs.start_checkpoints, start_epoch)
+    end = load_checkpoint(inputs.end_checkpoints, end_epoch)
     dataset, objective = load_dataset(inputs.dataset), cfg.objective(config)
     n_controls = cfg.n_controls(config, kind)
     fit = fit_curve(

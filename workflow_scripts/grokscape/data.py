@@ -10,13 +10,10 @@ from dataclasses import dataclass
 
 import torch
 
+from grokscape.configuration import is_prime
 from grokscape.storage import read_attrs, read_table, write_table
 
 OPERATIONS = ("mul", "add", "sub", "div")
-
-
-def is_prime(n: int) -> bool:
-    return n >= 2 and all(n % k for k in range(2, int(n**0.5) + 1))
 
 
 def operation_table(operation: str, p: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from grokscape.checkpoints import load_checkpoint
-from grokscape.model import Params
 from grokscape.points import point_epoch
-from grokscape.storage import read_json
 
 NAME_PATTERN = r"seed[0-9]+-(?:mem|grok|e[0-9]+)"
 
@@ -25,11 +22,8 @@ class Endpoint:
             raise ValueError(f"checkpoint name {name!r} is not seed<S>-mem, seed<S>-grok or seed<S>-e<EPOCH>")
         return cls(int(match.group(1)), match.group(2))
 
-    def epoch(self, points_path: str) -> int:
+    def epoch(self, points: dict) -> int:
+        """The epoch this name stands for, given the seed's points.json record."""
         if self.point.startswith("e"):
             return int(self.point[1:])
-        return point_epoch(read_json(points_path), self.point, self.seed)
-
-    def load(self, checkpoints_path: str, points_path: str) -> tuple[Params, int]:
-        epoch = self.epoch(points_path)
-        return load_checkpoint(checkpoints_path, epoch), epoch
+        return point_epoch(points, self.point, self.seed)

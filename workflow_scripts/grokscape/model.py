@@ -104,8 +104,9 @@ def forward(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: int) -> t
     k0, v0 = _linear(x0, w_kv).split(d_attn, dim=-1)
     # Causal attention from the last position: two keys, so softmax is a sigmoid of the score gap.
     gap = ((q * (k1 - k0)).unflatten(-1, (n_heads, d_head))).sum(-1) / math.sqrt(d_head)
-    weight_last = torch.sigmoid(gap).repeat_interleave(d_head, dim=-1)  # (*lead, N, h*d_head)
-    z = torch.addcmul(v0, weight_last, v1 - v0)
+    weight_last = torch.sigmoid(gap).unsqueeze(-1)  # (*lead, N, heads, 1)
+    v0 = v0.unflatten(-1, (n_heads, d_head))
+    z = torch.addcmul(v0, weight_last, v1.unflatten(-1, (n_heads, d_head)) - v0).flatten(-2)
     return _readout(params, x1, z)
 
 
@@ -143,7 +144,7 @@ def forward_by_token(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: 
 def _readout(params: Params, x1: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """From the last position's residual stream x1 and attention mix z to the logits."""
     x = x1 + _linear(z, params["W_O"])
-    hidden = torch.relu(_linear(x, params["W_in"], params["b_in"]))
+    hidden = _linear(x, params["W_in"], params["b_in"]).relu_()  # in place: nothing else reads the pre-activation
     x = x + _linear(hidden, params["W_out"], params["b_out"])
     return _linear(x, params["unembed"])
 

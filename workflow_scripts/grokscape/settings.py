@@ -1,19 +1,9 @@
-"""The workflow's configuration: schema validation with defaults, checks a schema cannot
-express, and the typed settings objects the library takes.
-
-Every failure is one `ConfigError` line naming the key and what it allows.
-"""
+"""The typed settings objects the library takes, built from the (checked) configuration."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
-import jsonschema
-import yaml
-
-from grokscape.data import is_prime
 from grokscape.errors import ConfigError
 from grokscape.fitting import FitSettings
 from grokscape.landscape import Objective
@@ -22,51 +12,6 @@ from grokscape.points import Thresholds
 from grokscape.training import TrainSettings
 
 FIT_KINDS = ("polyline", "bezier")
-
-
-def _with_defaults(validator_class: type) -> type:
-    validate_properties = validator_class.VALIDATORS["properties"]
-
-    def set_defaults(validator, properties, instance, schema):
-        if isinstance(instance, dict):
-            for name, subschema in properties.items():
-                if "default" in subschema:
-                    instance.setdefault(name, _copy(subschema["default"]))
-        yield from validate_properties(validator, properties, instance, schema)
-
-    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
-
-
-def _copy(value: Any) -> Any:
-    return yaml.safe_load(yaml.safe_dump(value))
-
-
-def check_config(config: dict, schema_path: str | Path) -> dict:
-    """Validate `config` in place against the schema, filling defaults; raise one-line ConfigError."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        error = errors[0]
-        key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
-        raise ConfigError(f"config error: {key}: {_describe(error)}")
-    task, model = config["task"], config["model"]
-    if task["operation"] == "div" and not is_prime(task["p"]):
-        raise ConfigError(f"config error: task.p: div needs a prime modulus, got {task['p']}")
-    if model["d_model"] % model["n_heads"]:
-        raise ConfigError(
-            f"config error: model.n_heads: must divide model.d_model={model['d_model']}, got {model['n_heads']}"
-        )
-    return config
-
-
-def _describe(error: jsonschema.ValidationError) -> str:
-    if error.validator == "enum":
-        return f"{error.instance!r} is not allowed; allowed values: {', '.join(map(str, error.validator_value))}"
-    if error.validator == "additionalProperties":
-        allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        return f"{error.message}; allowed keys: {allowed}"
-    return error.message
 
 
 def model_shape(config: Mapping) -> ModelShape:
