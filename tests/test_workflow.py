@@ -121,3 +121,22 @@ def test_run_that_never_groks_still_draws_figures_1_and_3_and_names_the_problem(
     assert result.returncode != 0
     best = points["best"]["val_acc"]
     assert f"seed 0 never reached val_acc >= 1.0 (points.val_acc); best val_acc was {best:.4f}" in result.stderr
+
+
+def test_claims_are_decided_from_the_run(built_workflow):
+    claims = json.loads((built_workflow / "results/claims.json").read_text())
+    assert [c["claim"] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert all(c["verdict"] in ("holds", "does not hold") and c["quantities"] for c in claims)
+    points = json.loads((built_workflow / "results/seed0/points.json").read_text())
+    assert claims[0]["quantities"]["seed0"]["grokked"] == points["grokked"]
+    with h5py.File(built_workflow / "results/paths/segment/seed0-mem__seed0-grok.h5") as f:
+        assert claims[1]["quantities"]["grad_norm_point1"] == pytest.approx(f["grad_norm"][0])
+    markdown = (built_workflow / "results/claims.md").read_text()
+    assert markdown.count("| C") == 6
+
+
+def test_html_report_holds_figures_captions_claims_and_configuration(workflow_copy):
+    snakemake(workflow_copy, "--report", "report.html")
+    html = (workflow_copy / "report.html").read_text(errors="replace")
+    assert "fig6.pdf" in html and "claims.csv" in html and "configuration.csv" in html
+    assert "Figure 1." in html and "snapshots saved every" in html

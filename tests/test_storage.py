@@ -1,0 +1,26 @@
+import h5py
+import numpy as np
+import pytest
+
+from grokscape.errors import DamagedFileError
+from grokscape.storage import atomic_write, read_table, write_table
+
+
+def test_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path):
+    target = tmp_path / "table.h5"
+    write_table(target, {"x": np.arange(3)})
+    with pytest.raises(RuntimeError), atomic_write(target) as tmp:
+        tmp.write_bytes(b"half a file")
+        raise RuntimeError("killed mid-write")
+    assert np.array_equal(read_table(target)["x"], np.arange(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["table.h5"]
+
+
+def test_tables_carry_checksums_and_truncation_is_named(tmp_path):
+    target = tmp_path / "table.h5"
+    write_table(target, {"x": np.arange(100.0)})
+    with h5py.File(target) as handle:
+        assert handle["x"].fletcher32
+    target.write_bytes(target.read_bytes()[:500])
+    with pytest.raises(DamagedFileError, match=f"{target} is damaged .*--forcerun {target}"):
+        read_table(target)
