@@ -46,15 +46,29 @@ def library_code(*modules):
     return digest.hexdigest()[:16]
 
 
+def canonical(value):
+    """Dicts with sorted keys, so reordering config.yaml does not look like a changed setting."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    return value
+
+
 def settings(*sections):
     """The config sections a rule depends on, passed as params so edits rerun exactly it."""
-    return {section: config[section] for section in sections}
+    return canonical({section: config[section] for section in sections})
 
 
 def training_settings():
     """Everything that shapes one seed's training run (not the list of seeds)."""
     train = {k: v for k, v in config["train"].items() if k != "seeds"}
-    return {**settings("task", "model", "points", "device"), "train": train}
+    return canonical({**settings("task", "model", "points", "device"), "train": train})
+
+
+def path_settings(kind=None):
+    """What shapes a path's evaluation (and fitting): the objective, the t grid, the curve's section."""
+    train = {k: config["train"][k] for k in ("weight_decay", "batch_size")}
+    sections = [kind] if kind in ("polyline", "bezier") else []
+    return canonical({**settings("model", "paths", "device", *sections), "train": train})
 
 
 def seed_files(name):

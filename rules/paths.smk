@@ -12,9 +12,7 @@ rule curve:
         mem_mb=4000,
         runtime=120,
     params:
-        settings=lambda wildcards: settings(
-            "model", "train", "paths", "device", *([wildcards.curve] if wildcards.curve != "segment" else [])
-        ),
+        settings=lambda wildcards: path_settings(wildcards.curve),
         resume="results/.resume/paths/{curve}/{a}__{b}.h5",
         code=library_code("fitting", "landscape", "endpoints", "pathfiles", "devices"),
     script:
@@ -35,7 +33,7 @@ rule chain:
         mem_mb=4000,
         runtime=120,
     params:
-        settings=settings("model", "train", "paths", "device"),
+        settings=path_settings(),
         code=library_code("landscape", "endpoints", "pathfiles", "devices"),
     script:
         "../workflow_scripts/evaluate_chain.py"

@@ -40,6 +40,6 @@ rule configuration_table:
         mem_mb=500,
         runtime=5,
     params:
-        settings=config,
+        settings=canonical(config),
     script:
         "../workflow_scripts/write_configuration.py"

@@ -39,11 +39,13 @@ def new_workdir(path: Path, overrides: dict | None = None) -> Path:
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run real Snakemake on the repository's Snakefile in `workdir`."""
+    """Run real Snakemake on the repository's Snakefile in `workdir`; stdout holds stderr too."""
     command = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=workdir)
+    result = subprocess.run(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, cwd=workdir
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-6000:]}")
     return result
 
 

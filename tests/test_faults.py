@@ -46,7 +46,7 @@ def _job_pid(script: str) -> int | None:
 def kill_job_when(workdir: Path, script: str, marker: Path, *args: str) -> subprocess.CompletedProcess:
     """Start Snakemake, SIGKILL the job running `script` once `marker` exists, return the failed run."""
     command = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=workdir)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=workdir)
     deadline = time.monotonic() + 300
     while not marker.exists():
         assert proc.poll() is None, "the job finished before it could be killed"
@@ -55,9 +55,9 @@ def kill_job_when(workdir: Path, script: str, marker: Path, *args: str) -> subpr
     pid = _job_pid(script)
     assert pid is not None, f"no running process for {script}"
     os.kill(pid, signal.SIGKILL)
-    out, err = proc.communicate(timeout=300)
+    out, _ = proc.communicate(timeout=300)
     assert proc.returncode != 0
-    return subprocess.CompletedProcess(command, proc.returncode, out, err)
+    return subprocess.CompletedProcess(command, proc.returncode, out)
 
 
 def set_config(workdir: Path, section: str, **values) -> None:
@@ -135,9 +135,9 @@ def test_bad_configuration_fails_before_any_job_with_one_line(tmp_path, section,
     workdir = new_workdir(tmp_path, {section: {key: value}})
     result = snakemake(workdir, check=False)
     assert result.returncode != 0
-    lines = [line for line in result.stderr.splitlines() if "config error" in line]
-    assert len(lines) == 1 and message in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stdout.splitlines() if "config error" in line]
+    assert len(lines) == 1 and message in lines[0], result.stdout
+    assert "Traceback" not in result.stdout
     assert not (workdir / "results").exists()
 
 
@@ -152,7 +152,7 @@ def test_bad_configuration_fails_before_any_job_with_one_line(tmp_path, section,
 def test_settings_that_a_schema_cannot_check_also_fail_early(tmp_path, overrides, message):
     workdir = new_workdir(tmp_path, overrides)
     result = snakemake(workdir, "-n", check=False)
-    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert result.returncode != 0 and message in result.stdout, result.stdout
     assert not (workdir / "results").exists()
 
 
@@ -170,8 +170,8 @@ def test_truncated_checkpoint_is_named_with_the_command_to_rebuild_it(workflow_c
     before = (workflow_copy / "results/fig2.pdf").read_bytes()
     result = snakemake(workflow_copy, "results/fig2.pdf", check=False)
     assert result.returncode != 0
-    assert "grokscape: results/seed0/checkpoints.h5 is damaged" in result.stderr
-    assert "snakemake --cores 1 --forcerun results/seed0/checkpoints.h5" in result.stderr
+    assert "grokscape: results/seed0/checkpoints.h5 is damaged" in result.stdout
+    assert "snakemake --cores 1 --forcerun results/seed0/checkpoints.h5" in result.stdout
     assert (workflow_copy / "results/fig2.pdf").read_bytes() == before  # the old figure was not replaced
 
 
@@ -180,8 +180,8 @@ def test_corrupted_history_is_detected_not_plotted(workflow_copy):
     _corrupt_dataset(history, "train_acc")
     result = snakemake(workflow_copy, "results/fig1.pdf", check=False)
     assert result.returncode != 0
-    assert "grokscape: results/seed1/history.h5 is damaged" in result.stderr
-    assert "checksum" in result.stderr.lower()
+    assert "grokscape: results/seed1/history.h5 is damaged" in result.stdout
+    assert "checksum" in result.stdout.lower()
 
 
 def test_corrupted_path_table_stops_its_figure(workflow_copy):
@@ -189,7 +189,7 @@ def test_corrupted_path_table_stops_its_figure(workflow_copy):
     _corrupt_dataset(table, "grad_norm")
     result = snakemake(workflow_copy, "results/fig2.pdf", check=False)
     assert result.returncode != 0
-    assert "paths/segment/seed0-mem__seed0-grok.h5 is damaged" in result.stderr
+    assert "paths/segment/seed0-mem__seed0-grok.h5 is damaged" in result.stdout
 
 
 def test_nothing_loads_with_pickle():

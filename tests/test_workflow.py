@@ -76,12 +76,20 @@ def test_changed_lr_reruns_training_and_everything_downstream(workflow_copy):
     assert planned["fig1"] == 1 and "dataset" not in planned
 
 
+def test_added_seed_trains_only_that_seed(workflow_copy):
+    config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
+    config["train"]["seeds"] = [0, 1, 2]
+    (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
+    planned = jobs_planned(workflow_copy)
+    assert planned["train"] == 1 and "curve" not in planned and "chain" not in planned, planned
+
+
 def test_changed_plot_setting_reruns_only_figures(workflow_copy):
     config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
     config["plot"]["dpi"] = 90
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
-    planned = jobs_planned(workflow_copy)
-    assert set(planned) == {"fig1", "fig3", "fig4", "path_figure", "all"}, planned
+    planned = jobs_planned(workflow_copy)  # the report's record of the configuration changes too
+    assert set(planned) == {"fig1", "fig3", "fig4", "path_figure", "configuration_table", "all"}, planned
 
 
 def test_edited_library_module_reruns_the_rules_that_use_it(workflow_copy, tmp_path):
@@ -107,7 +115,7 @@ def test_figure_needing_two_seeds_fails_at_start_up_with_one_seed(tmp_path):
     workdir = new_workdir(tmp_path, {"train": {"seeds": [3]}})
     result = snakemake(workdir, "-n", "results/fig6.pdf", check=False)
     assert result.returncode != 0
-    assert "fig6 compares two seeds" in result.stderr and "train.seeds" in result.stderr
+    assert "fig6 compares two seeds" in result.stdout and "train.seeds" in result.stdout
     assert not (workdir / "results").exists()
     assert "seed3" in snakemake(workdir, "-n", "results/fig2.pdf").stdout
 
@@ -120,7 +128,7 @@ def test_run_that_never_groks_still_draws_figures_1_and_3_and_names_the_problem(
     result = snakemake(workdir, "results/fig2.pdf", check=False)
     assert result.returncode != 0
     best = points["best"]["val_acc"]
-    assert f"seed 0 never reached val_acc >= 1.0 (points.val_acc); best val_acc was {best:.4f}" in result.stderr
+    assert f"seed 0 never reached val_acc >= 1.0 (points.val_acc); best val_acc was {best:.4f}" in result.stdout
 
 
 def test_claims_are_decided_from_the_run(built_workflow):
