@@ -33,13 +33,24 @@ def assert_same_h5(a: Path, b: Path) -> None:
         assert np.array_equal(value, right[name]), f"{a.name}:{name} differs"
 
 
-def _job_pid(script: str) -> int | None:
-    for entry in Path("/proc").iterdir():
+def _job_pid(root: int, script: str) -> int | None:
+    """The process running `script` among the descendants of `root` (never anyone else's job)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
         try:
-            if entry.name.isdigit() and script in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                return int(entry.name)
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    todo = list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        try:
+            if script in (Path("/proc") / str(pid) / "cmdline").read_bytes().decode(errors="replace"):
+                return pid
         except OSError:
             continue
+        todo += children.get(pid, [])
     return None
 
 
@@ -52,7 +63,7 @@ def kill_job_when(workdir: Path, script: str, marker: Path, *args: str) -> subpr
         assert proc.poll() is None, "the job finished before it could be killed"
         assert time.monotonic() < deadline, "the resume state never appeared"
         time.sleep(0.02)
-    pid = _job_pid(script)
+    pid = _job_pid(proc.pid, script)
     assert pid is not None, f"no running process for {script}"
     os.kill(pid, signal.SIGKILL)
     out, _ = proc.communicate(timeout=300)

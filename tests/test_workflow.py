@@ -121,10 +121,10 @@ def test_figure_needing_two_seeds_fails_at_start_up_with_one_seed(tmp_path):
 
 
 def test_run_that_never_groks_still_draws_figures_1_and_3_and_names_the_problem(tmp_path):
-    workdir = new_workdir(tmp_path, {"train": {"max_epochs": 12, "seeds": [0]}})
+    workdir = new_workdir(tmp_path, {"train": {"max_epochs": 100, "seeds": [0]}})
     snakemake(workdir, "results/fig1.pdf", "results/fig3.pdf")
     points = json.loads((workdir / "results/seed0/points.json").read_text())
-    assert points["grokked"] is None and points["last_epoch"] == 12
+    assert points["grokked"] is None and points["memorized"] and points["last_epoch"] == 100
     result = snakemake(workdir, "results/fig2.pdf", check=False)
     assert result.returncode != 0
     best = points["best"]["val_acc"]

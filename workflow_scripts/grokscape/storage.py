@@ -44,7 +44,10 @@ def open_h5(path: str | Path) -> Iterator[h5py.File]:
         with h5py.File(path, "r") as handle:
             yield handle
     except (OSError, KeyError, ValueError, TypeError) as error:
-        raise DamagedFileError(path, f"{type(error).__name__}: {error}".splitlines()[0]) from error
+        reason = f"{type(error).__name__}: {error}".splitlines()[0]
+        if "filter returned failure" in reason:  # HDF5's words for a failed Fletcher-32 check
+            reason = "checksum mismatch: its data were corrupted"
+        raise DamagedFileError(path, reason) from error
 
 
 def write_json(path: str | Path, content: Any) -> None:
