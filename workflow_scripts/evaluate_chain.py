@@ -10,7 +10,7 @@ from grokscape.data import load_dataset
 from grokscape.devices import resolve_device
 from grokscape.endpoints import Endpoint
 from grokscape.landscape import path_metrics
-from grokscape.pathfiles import write_path
+from grokscape.pathfiles import path_attrs, write_path
 from grokscape.scripting import job
 from grokscape.storage import read_json
 
@@ -33,15 +33,5 @@ with job(snakemake) as log:
     t = torch.linspace(0, 1, n_points, dtype=torch.float64).numpy()
     columns = {"t": np.tile(t, (n_segments, 1)), **{k: v.reshape(n_segments, n_points) for k, v in metrics.items()}}
     columns["node_epochs"] = np.asarray(nodes)
-    attrs = {
-        "kind": "chain",
-        "start": wildcards.a,
-        "end": wildcards.b,
-        "start_seed": start.seed,
-        "end_seed": end.seed,
-        "start_epoch": first,
-        "end_epoch": last,
-        "settings": config,
-    }
-    write_path(snakemake.output[0], columns, attrs)
+    write_path(snakemake.output[0], columns, path_attrs("chain", wildcards.a, wildcards.b, (first, last), config))
     log.info("%d segments; max train error along the chain %.4f", n_segments, metrics["train_error"].max())

@@ -12,7 +12,7 @@ from grokscape.devices import resolve_device
 from grokscape.endpoints import Endpoint
 from grokscape.fitting import fit_curve
 from grokscape.landscape import path_metrics
-from grokscape.pathfiles import write_path
+from grokscape.pathfiles import path_attrs, write_path
 from grokscape.scripting import job
 from grokscape.storage import read_json
 
@@ -43,17 +43,7 @@ with job(snakemake) as log:
     metrics = path_metrics(
         controls, coefficients(kind, t, n_controls), dataset.to(device), objective, config["paths"]["t_chunk"]
     )
-    attrs = {
-        "kind": kind,
-        "start": wildcards.a,
-        "end": wildcards.b,
-        "start_seed": Endpoint.parse(wildcards.a).seed,
-        "end_seed": Endpoint.parse(wildcards.b).seed,
-        "start_epoch": start_epoch,
-        "end_epoch": end_epoch,
-        "n_controls": n_controls,
-        "settings": config,
-    }
+    attrs = path_attrs(kind, wildcards.a, wildcards.b, (start_epoch, end_epoch), config, n_controls=n_controls)
     write_path(
         snakemake.output[0],
         {"t": t.numpy(), **metrics, "fit_loss": fit.epoch_loss},

@@ -15,12 +15,28 @@ from typing import Any
 import h5py
 import numpy as np
 
+from grokscape.endpoints import Endpoint
 from grokscape.errors import DamagedFileError
 from grokscape.landscape import METRICS
 from grokscape.model import Params
 from grokscape.storage import atomic_write, open_h5, read_attrs, read_params, set_attrs, write_array, write_params
 
 COLUMNS = ("t", *METRICS)
+
+
+def path_attrs(kind: str, start: str, end: str, epochs: tuple[int, int], settings: Mapping, **extra: Any) -> dict:
+    """The root attributes of a path file: what it is, its endpoints (name, seed, epoch), its settings."""
+    return {
+        "kind": kind,
+        "start": start,
+        "end": end,
+        "start_seed": Endpoint.parse(start).seed,
+        "end_seed": Endpoint.parse(end).seed,
+        "start_epoch": epochs[0],
+        "end_epoch": epochs[1],
+        "settings": settings,
+        **extra,
+    }
 
 
 def write_path(

@@ -133,7 +133,7 @@ def train_seed(
     )
     history: dict[str, list[float]] = {name: [] for name in HISTORY_COLUMNS}
     snapshots: dict[int, Params] = {}
-    memorized = grokked = None
+    memorized = grokked = diverged = None
     epoch = 0
     state = load_state(resume_path, stamp) if resume_path else None
     if state is not None:
@@ -163,7 +163,8 @@ def train_seed(
                 seed,
                 epoch,
             )
-            return TrainResult({k: np.asarray(v) for k, v in history.items()}, snapshots, memorized, grokked, epoch)
+            diverged = epoch
+            break
         new_point = False
         if memorized is None and reached(metrics[1], thresholds.train_acc):
             memorized, new_point = epoch, True
@@ -179,8 +180,9 @@ def train_seed(
             )
             if resume_path:
                 _save(resume_path, stamp, params, optimizer, shuffle, history, snapshots, epoch, memorized, grokked)
-    snapshots.setdefault(epoch, _copy(params))
-    return TrainResult({k: np.asarray(v) for k, v in history.items()}, snapshots, memorized, grokked)
+    if diverged is None:
+        snapshots.setdefault(epoch, _copy(params))
+    return TrainResult({k: np.asarray(v) for k, v in history.items()}, snapshots, memorized, grokked, diverged)
 
 
 def _record(history: dict[str, list[float]], epoch: int, metrics: tuple[float, ...], params: Params) -> tuple:
