@@ -111,16 +111,35 @@ class PlainTransformer(nn.Module):
 
     @torch.no_grad()
     def load_grokscape(self, params: Params) -> None:
-        """Copy grokscape weights (x @ W convention) into the nn.Linear layers (x @ W.T)."""
-        self.embed.weight.copy_(params["embed"])
-        self.pos.copy_(params["pos"])
-        self.qkv.weight.copy_(torch.cat([params["W_Q"], params["W_K"], params["W_V"]], dim=1).T)
-        self.attn_out.weight.copy_(params["W_O"].T)
-        self.mlp_in.weight.copy_(params["W_in"].T)
-        self.mlp_in.bias.copy_(params["b_in"])
-        self.mlp_out.weight.copy_(params["W_out"].T)
-        self.mlp_out.bias.copy_(params["b_out"])
-        self.unembed.weight.copy_(params["unembed"].T)
+        self.load_state_dict(module_weights(params))
+
+
+def module_weights(params: Params) -> dict[str, torch.Tensor]:
+    """grokscape weights (x @ W convention) as PlainTransformer's state (nn.Linear computes x @ W.T)."""
+    return {
+        "pos": params["pos"],
+        "embed.weight": params["embed"],
+        "qkv.weight": torch.cat([params["W_Q"], params["W_K"], params["W_V"]], dim=1).T,
+        "attn_out.weight": params["W_O"].T,
+        "mlp_in.weight": params["W_in"].T,
+        "mlp_in.bias": params["b_in"],
+        "mlp_out.weight": params["W_out"].T,
+        "mlp_out.bias": params["b_out"],
+        "unembed.weight": params["unembed"].T,
+    }
+
+
+PLAIN_MODEL = PlainTransformer(SHAPE)
+
+
+def plain_forward(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """The plain model run on grokscape weights (differentiable in them), for the per-t loop."""
+    return torch.func.functional_call(PLAIN_MODEL, module_weights(params), (torch.stack([a, b], 1),))
+
+
+# The per-t loops that path evaluation is compared with: the plain model, and grokscape's own
+# per-example `forward` (which isolates what batching over t and the token tables gain).
+PER_T_MODELS = {"plain": plain_forward, "grokscape forward": forward}
 
 
 class PlainTrainer:
@@ -204,9 +223,11 @@ def check_path(dataset: Dataset, controls: Params, coeffs: torch.Tensor, objecti
     fast = path_metrics(controls, coeffs, dataset, objective)
     weights = weights_at(coeffs, controls)
     for i in (0, len(coeffs) // 3, len(coeffs) - 1):
-        plain = point_metrics({k: v[i] for k, v in weights.items()}, dataset, objective)
-        for name in METRICS:
-            close(f"path {name} at t index {i}", fast[name][i], plain[name], 1e-4, 1e-5)
+        point = {k: v[i] for k, v in weights.items()}
+        for label, model in PER_T_MODELS.items():
+            plain = point_metrics(point, dataset, objective, model)
+            for name in METRICS:
+                close(f"path {name} at t index {i} ({label})", fast[name][i], plain[name], 1e-4, 1e-5)
 
 
 # --- timing ---------------------------------------------------------------------------------
@@ -315,18 +336,27 @@ def main() -> None:
     paths = interleaved_medians(
         {
             "fast": lambda: path_metrics(controls, coeffs, dataset, objective),
-            "plain": lambda: [point_metrics(point, dataset, objective) for point in points],
+            **{
+                label: lambda model=model: [point_metrics(point, dataset, objective, model) for point in points]
+                for label, model in PER_T_MODELS.items()
+            },
         },
         max(1, args.repeats // 2),
-        warmup=0,  # check_path ran both already
+        warmup=0,  # check_path ran them all already
     )
     pipeline = time_pipeline(args.threads) if args.pipeline else None
 
     header = ["task", "plain PyTorch", "grokscape", "speed-up", "plain GFLOP/s", "grokscape GFLOP/s", "GFLOP"]
     rows = [header, ["---"] + ["---:"] * (len(header) - 1)]
+    path_work = path_flops(SHAPE, n_train, n_val, N_POINTS)
     for task, times, flops in (
         ("training epoch (s/epoch)", epochs, epoch_flops(SHAPE, n_train, n_total)),
-        (f"path metrics, {N_POINTS} points (s)", paths, path_flops(SHAPE, n_train, n_val, N_POINTS)),
+        (f"path metrics, {N_POINTS} points (s); per-t loop, plain model", paths, path_work),
+        (
+            f"path metrics, {N_POINTS} points (s); per-t loop, grokscape's `forward`",
+            {"fast": paths["fast"], "plain": paths["grokscape forward"]},
+            path_work,
+        ),
     ):
         rate = {name: flops / seconds / 1e9 for name, seconds in times.items()}
         rows.append(

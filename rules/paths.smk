@@ -7,7 +7,7 @@ rule curve:
         "results/logs/paths/{curve}/{a}__{b}.log",
     conda:
         "../envs/grokscape.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
@@ -28,7 +28,7 @@ rule chain:
         "results/logs/paths/chain/{a}__{b}.log",
     conda:
         "../envs/grokscape.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=120,

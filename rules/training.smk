@@ -9,7 +9,9 @@ rule train:
         "results/logs/train/seed{seed}.log",
     conda:
         "../envs/grokscape.yaml"
-    threads: 2
+    # One thread per job: a seed's small matrix products use a second core poorly, so jobs
+    # side by side finish sooner (benchmarks/README.md). One job alone: --set-threads train=2.
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=240,

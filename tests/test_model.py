@@ -1,6 +1,14 @@
 import torch
 
-from grokscape.model import ModelShape, forward, init_params, squared_norm
+from grokscape.model import (
+    ModelShape,
+    forward,
+    forward_by_token,
+    forward_from_tables,
+    init_params,
+    squared_norm,
+    token_tables,
+)
 from grokscape.reference import textbook_forward
 
 
@@ -27,6 +35,19 @@ def test_batched_weights_equal_one_forward_per_weight_set():
     for i, params in enumerate(sets):
         torch.testing.assert_close(batched[i], forward(params, a, b, shape.n_heads), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(squared_norm(stacked), torch.stack([squared_norm(s) for s in sets]))
+
+
+def test_token_tables_give_the_per_example_logits_for_any_batch_of_weights():
+    shape = ModelShape(23, 32, 4, 64)
+    stacked = {k: torch.stack([init_params(shape, seed)[k] for seed in range(3)]) for k in shape.shapes()}
+    a, b = torch.randint(0, 23, (60,)), torch.randint(1, 23, (60,))
+    torch.testing.assert_close(forward_by_token(stacked, a, b, 4), forward(stacked, a, b, 4), rtol=1e-5, atol=1e-5)
+    one = init_params(shape, 4)
+    tables = token_tables(one, 4)
+    for half in (slice(0, 30), slice(30, 60)):  # one set of tables serves every batch
+        torch.testing.assert_close(
+            forward_from_tables(one, tables, a[half], b[half]), forward(one, a[half], b[half], 4), rtol=1e-5, atol=1e-5
+        )
 
 
 def test_initialisation_depends_on_seed_only():

@@ -1,11 +1,12 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from grokscape.data import make_dataset
-from grokscape.model import ModelShape
+from grokscape.model import ModelShape, forward, init_params
 from grokscape.points import Thresholds
-from grokscape.training import TrainSettings, train_seed
+from grokscape.training import FullEvaluator, TrainSettings, train_seed
 
 SHAPE = ModelShape(23, 32, 4, 128)
 DATA = make_dataset("mul", 23, 0.7, 0)
@@ -28,6 +29,18 @@ def test_tiny_run_memorises_then_groks_with_exact_point_checkpoints(uninterrupte
     assert h["epoch"][-1] == result.grokked + SETTINGS.epochs_after_grok
     assert {result.memorized, result.grokked, 0, 50} <= set(result.snapshots)
     assert np.all(h["weight_norm"] > 0)
+
+
+def test_full_evaluation_in_chunks_equals_the_loss_and_accuracy_of_each_split():
+    params = init_params(SHAPE, 2)
+    expected = []
+    for index in (DATA.train_index, DATA.val_index):
+        a, b, c = DATA.subset(index)
+        logits = forward(params, a, b, SHAPE.n_heads)
+        expected += [F.cross_entropy(logits, c).item(), (logits.argmax(-1) == c).float().mean().item()]
+    measured = FullEvaluator(DATA, SHAPE.n_heads, rows=37)(params)  # chunks straddle the train/val border
+    np.testing.assert_allclose(measured, expected, rtol=1e-5)
+    assert 0 < measured[1] < 1 and 0 < measured[3] < 1  # an untrained model gets some, not all, right
 
 
 def test_run_that_never_groks_finishes_with_its_history():

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from grokscape.curves import coefficients, initial_controls, weights_at
 from grokscape.data import Dataset
 from grokscape.landscape import Objective
-from grokscape.model import Params, forward, squared_norm
+from grokscape.model import Params, forward_by_token, squared_norm
 from grokscape.resume import digest, fingerprint, load_state, optimizer_tensors, restore_optimizer, save_state
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def fit_curve(
             coeffs = coefficients(kind, t, n_controls).to(device)
             stacked = {k: torch.cat([controls[k][:1], free[k], controls[k][-1:]]) for k in free}
             weights = {k: v[0] for k, v in weights_at(coeffs, stacked).items()}
-            logits = forward(weights, train_a[batch], train_b[batch], objective.n_heads)
+            logits = forward_by_token(weights, train_a[batch], train_b[batch], objective.n_heads)
             loss = F.cross_entropy(logits, train_c[batch]) + objective.weight_decay / 2 * squared_norm(weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

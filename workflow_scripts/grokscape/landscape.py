@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from grokscape.curves import weights_at
 from grokscape.data import Dataset
-from grokscape.model import Params, forward_by_token, squared_norm
+from grokscape.model import Params, TokenTables, forward_from_tables, squared_norm, token_tables
 
 METRICS = ("train_loss", "train_error", "val_loss", "val_error", "grad_norm")
 
@@ -44,13 +44,15 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
     decay = objective.weight_decay
     with torch.no_grad():
         l2 = (decay / 2 * squared_norm(weights)).double().cpu()
+    # One set of token tables serves every minibatch: built once, backpropagated through per minibatch.
+    tables = token_tables(weights, objective.n_heads)
 
     grad_norm_sum = torch.zeros(n_t, dtype=torch.float64)
     train_sums = torch.zeros(2, n_t, dtype=torch.float64)  # cross-entropy, correct
     batches = dataset.train_index.split(objective.batch_size)
     for batch in batches:
-        ce, correct = _cross_entropy(weights, dataset, batch, objective.n_heads)
-        grads = torch.autograd.grad(ce.mean(-1).sum(), list(weights.values()))
+        ce, correct = _cross_entropy(weights, tables, dataset, batch)
+        grads = torch.autograd.grad(ce.mean(-1).sum(), list(weights.values()), retain_graph=True)
         with torch.no_grad():  # the L2 term's gradient is decay·w: added here, not through autograd
             squares = sum(
                 torch.linalg.vector_norm(g.add_(w, alpha=decay).flatten(1), dim=-1).square()
@@ -60,9 +62,10 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
         train_sums += torch.stack([ce.detach().sum(-1), correct.sum(-1)]).double().cpu()
 
     val_sums = torch.zeros(2, n_t, dtype=torch.float64)
+    tables = TokenTables(*(table.detach() for table in tables))
     with torch.no_grad():
         for batch in dataset.val_index.split(objective.batch_size):
-            ce, correct = _cross_entropy(weights, dataset, batch, objective.n_heads)
+            ce, correct = _cross_entropy(weights, tables, dataset, batch)
             val_sums += torch.stack([ce.sum(-1), correct.sum(-1)]).double().cpu()
 
     n_train, n_val = dataset.train_index.numel(), dataset.val_index.numel()
@@ -76,11 +79,11 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
 
 
 def _cross_entropy(
-    weights: Params, dataset: Dataset, batch: torch.Tensor, n_heads: int
+    weights: Params, tables: TokenTables, dataset: Dataset, batch: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-example cross-entropy and correctness for every t: shapes (T, B)."""
     a, b, c = dataset.subset(batch)
-    logits = forward_by_token(weights, a, b, n_heads)  # (T, B, p)
+    logits = forward_from_tables(weights, tables, a, b)  # (T, B, p)
     n_t = logits.shape[0]
     ce = F.cross_entropy(logits.flatten(0, 1), c.repeat(n_t), reduction="none").view(n_t, -1)
     return ce, (logits.argmax(-1) == c).float()

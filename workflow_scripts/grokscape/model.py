@@ -8,12 +8,18 @@ residual stream is computed: the output equals the full causal model's last-posi
 Parameters are a plain ``dict[str, Tensor]``. Any parameter may carry extra leading
 dimensions (one set of weights per point of a path, or per seed): the forward pass then
 evaluates all of them at once and returns logits of shape ``(*lead, N, p)``.
+
+Two forward passes give the same logits up to float32 rounding: `forward` projects each
+example's tokens (the training step, whose trajectory reproduces bit for bit), and
+`forward_from_tables` gathers per-token tables (`token_tables`), a third fewer FLOPs, for
+everything that only reads the weights or fits a curve.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 
@@ -110,18 +116,23 @@ def forward(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: int) -> t
     return _readout(params, x1, z)
 
 
-def forward_by_token(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: int) -> torch.Tensor:
-    """`forward` with the attention inputs tabulated once per vocabulary token: same logits, fewer FLOPs.
+class TokenTables(NamedTuple):
+    """What the attention needs, tabulated per vocabulary token (see `token_tables`)."""
 
-    Queries, keys and values depend on one token each, and the score gap on the pair only through
-    q(b)·k(b) and q(b)·k(a): per head, a (p,) and a (p, p) table. They are computed for all p tokens
-    and gathered per example, which removes the per-example Q/K/V projections (a third of the
-    FLOPs) when a batch holds many more than p examples. The sums run in another order than in
-    `forward`, so results agree to float32 rounding only: training, which must reproduce bit for
-    bit, uses `forward`; path evaluation uses this.
+    last: torch.Tensor  # (*lead, p, d): each token's residual stream at the last position
+    gap: torch.Tensor  # (*lead, heads, p·p): score gap q(b)·(k1(b) − k0(a))/√d_head at b·p + a
+    v0: torch.Tensor  # (*lead, p, h): values at the first position
+    v1: torch.Tensor  # (*lead, p, h): values at the last position
+
+
+def token_tables(params: Params, n_heads: int) -> TokenTables:
+    """Queries, keys and values depend on one token each, the score gap on the pair: tabulate them once.
+
+    This removes the per-example Q/K/V projections (a third of the FLOPs) when a batch holds
+    many more than p examples, and one set of tables serves every batch drawn with these weights.
     """
     embed, pos = params["embed"], params["pos"]
-    p, d_attn = embed.shape[-2], params["W_Q"].shape[-1]
+    d_attn = params["W_Q"].shape[-1]
     d_head = d_attn // n_heads
     first = embed + pos[..., 0:1, :]  # (*lead, p, d): the residual stream of each token at position 0
     last = embed + pos[..., 1:2, :]  # ... and at position 1
@@ -132,13 +143,29 @@ def forward_by_token(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: 
         return x.unflatten(-1, (n_heads, d_head)).transpose(-3, -2)
 
     q = by_head(q) / math.sqrt(d_head)
-    own = (q * by_head(k1)).sum(-1)  # (*lead, heads, p): q(b)·k(b)
-    cross = q @ by_head(k0).transpose(-1, -2)  # (*lead, heads, p, p): q(b)·k(a)
-    gap = own.index_select(-1, b) - cross.flatten(-2).index_select(-1, b * p + a)  # (*lead, heads, N)
-    weight_last = torch.sigmoid(gap).transpose(-1, -2).unsqueeze(-1)  # (*lead, N, heads, 1)
-    v0, v1 = v0.index_select(-2, a).unflatten(-1, (n_heads, d_head)), v1.index_select(-2, b)
-    z = torch.addcmul(v0, weight_last, v1.unflatten(-1, (n_heads, d_head)) - v0).flatten(-2)
-    return _readout(params, last.index_select(-2, b), z)
+    own = (q * by_head(k1)).sum(-1, keepdim=True)  # (*lead, heads, p, 1): q(b)·k1(b)
+    cross = q @ by_head(k0).transpose(-1, -2)  # (*lead, heads, p, p): q(b)·k0(a)
+    return TokenTables(last, (own - cross).flatten(-2), v0, v1)
+
+
+def forward_from_tables(params: Params, tables: TokenTables, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """`forward` from precomputed token tables: the same logits up to float32 rounding.
+
+    The sums run in another order than in `forward`, so training, whose trajectory must
+    reproduce bit for bit, uses `forward`; evaluation (which never changes the weights) and
+    curve fitting use the tables.
+    """
+    p, n_heads = tables.last.shape[-2], tables.gap.shape[-2]
+    weight_last = torch.sigmoid(tables.gap.index_select(-1, b * p + a)).transpose(-1, -2).unsqueeze(-1)
+    v0 = tables.v0.index_select(-2, a).unflatten(-1, (n_heads, -1))  # (*lead, N, heads, d_head)
+    v1 = tables.v1.index_select(-2, b).unflatten(-1, (n_heads, -1))
+    z = torch.addcmul(v0, weight_last, v1 - v0).flatten(-2)
+    return _readout(params, tables.last.index_select(-2, b), z)
+
+
+def forward_by_token(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """`forward` through token tables built for this one call."""
+    return forward_from_tables(params, token_tables(params, n_heads), a, b)
 
 
 def _readout(params: Params, x1: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

@@ -9,6 +9,7 @@ over train and validation, then one backward pass per minibatch). The fast code 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -35,23 +36,26 @@ def textbook_forward(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: 
     return (x @ params["unembed"])[:, -1]
 
 
-def point_metrics(params: Params, dataset: Dataset, objective: Objective) -> dict[str, float]:
-    """All path metrics at one weight vector, computed the straightforward way."""
+Forward = Callable[[Params, torch.Tensor, torch.Tensor, int], torch.Tensor]
+
+
+def point_metrics(params: Params, dataset: Dataset, objective: Objective, model: Forward = forward) -> dict[str, float]:
+    """All path metrics at one weight vector, computed the straightforward way by `model`."""
     l2 = objective.weight_decay / 2 * squared_norm(params).item()
     out = {}
     with torch.no_grad():
         for split, index in (("train", dataset.train_index), ("val", dataset.val_index)):
             a, b, c = dataset.subset(index)
-            logits = forward(params, a, b, objective.n_heads)
+            logits = model(params, a, b, objective.n_heads)
             out[f"{split}_loss"] = F.cross_entropy(logits, c).item() + l2
             out[f"{split}_error"] = 1 - (logits.argmax(-1) == c).float().mean().item()
     norms = []
     for batch in dataset.train_index.split(objective.batch_size):
         weights = {k: v.detach().clone().requires_grad_() for k, v in params.items()}
         a, b, c = dataset.subset(batch)
-        loss = F.cross_entropy(
-            forward(weights, a, b, objective.n_heads), c
-        ) + objective.weight_decay / 2 * squared_norm(weights)
+        loss = F.cross_entropy(model(weights, a, b, objective.n_heads), c) + objective.weight_decay / 2 * squared_norm(
+            weights
+        )
         grads = torch.autograd.grad(loss, list(weights.values()))
         norms.append(torch.sqrt(sum(g.pow(2).sum() for g in grads)).item())
     out["grad_norm"] = sum(norms) / len(norms)

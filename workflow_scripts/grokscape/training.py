@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from grokscape.data import Dataset
-from grokscape.model import ModelShape, Params, forward, init_params, squared_norm
+from grokscape.model import ModelShape, Params, forward, forward_from_tables, init_params, squared_norm, token_tables
 from grokscape.points import Thresholds, reached
 from grokscape.resume import fingerprint, load_state, optimizer_tensors, restore_optimizer, save_state
 
@@ -60,19 +60,28 @@ def make_optimizer(params: list[torch.Tensor], settings: TrainSettings) -> torch
 
 
 class FullEvaluator:
-    """Loss and accuracy on the whole train and validation sets in one forward pass."""
+    """Loss and accuracy on the whole train and validation sets in one pass over the table.
 
-    def __init__(self, dataset: Dataset, n_heads: int):
+    It reads the weights and never changes them, so it may use token tables (equal to
+    `forward` up to float32 rounding): built once per call, then applied in chunks of `rows`
+    examples, which keep the MLP activations in cache.
+    """
+
+    def __init__(self, dataset: Dataset, n_heads: int, rows: int = 2048):
         index = torch.cat([dataset.train_index, dataset.val_index])
-        self.a, self.b, self.c = dataset.subset(index)
+        self.chunks = list(zip(*(x.split(rows) for x in dataset.subset(index)), strict=True))
         self.n_train = dataset.train_index.numel()
         self.n_heads = n_heads
 
     @torch.no_grad()
     def __call__(self, params: Params) -> tuple[float, float, float, float]:
-        logits = forward(params, self.a, self.b, self.n_heads)
-        loss = F.cross_entropy(logits, self.c, reduction="none")
-        correct = (logits.argmax(-1) == self.c).float()
+        tables = token_tables(params, self.n_heads)
+        losses, hits = [], []
+        for a, b, c in self.chunks:
+            logits = forward_from_tables(params, tables, a, b)
+            losses.append(F.cross_entropy(logits, c, reduction="none"))
+            hits.append(logits.argmax(-1) == c)
+        loss, correct = torch.cat(losses), torch.cat(hits).float()
         n = self.n_train
         return (
             loss[:n].mean().item(),
