@@ -3,7 +3,7 @@
 Run from the repository root:
 
     .venv/bin/python benchmarks/bench.py              # training epoch + path evaluation
-    .venv/bin/python benchmarks/bench.py --pipeline   # also time the whole default workflow (hours)
+    .venv/bin/python benchmarks/bench.py --pipeline   # also time the whole default workflow (~15 min more)
 
 With the paper's settings (p = 97, 50 % split, d_model 128, 4 heads, MLP 512, batch 512,
 SGD lr 0.1, weight decay 0.001, gradient clipping 5, train + validation accuracy after
@@ -13,7 +13,8 @@ a. one training epoch of `grokscape.training` (`train_epoch` + `FullEvaluator`, 
    loop of `train_seed`) against a plain `nn.Module` transformer trained with
    `torch.optim.SGD` and evaluated on the whole table after the epoch;
 b. the metrics of one path at 61 points (`grokscape.landscape.path_metrics`) against a loop
-   that evaluates the model point by point (`grokscape.reference.point_metrics`).
+   that evaluates the model point by point (`grokscape.reference.point_metrics`), once with
+   the plain model of (a) and once with grokscape's own per-example `forward`.
 
 Before timing, it checks that each pair computes the same numbers (float32 tolerance) and
 stops if not. Timings are medians over repetitions, after warm-up, with fast and plain
@@ -296,7 +297,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the workflow's jobs use 2)")
     parser.add_argument("--repeats", type=int, default=7, help="timed repetitions (median is reported)")
     parser.add_argument("--epochs", type=int, default=5, help="training epochs per repetition")
-    parser.add_argument("--pipeline", action="store_true", help="also time the whole default workflow (hours)")
+    parser.add_argument("--pipeline", action="store_true", help="also time the whole default workflow (~15 min)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
