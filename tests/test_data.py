@@ -42,3 +42,21 @@ def test_split_depends_on_data_seed_only():
     )
     assert torch.equal(first.train_index, again.train_index)
     assert not torch.equal(first.is_train, other.is_train)
+
+
+def test_s5_table_is_the_composition_of_permutations():
+    a, b, c = operation_table("s5", 120)
+    assert a.numel() == 120 * 120 and int(c.min()) == 0 and int(c.max()) == 119
+    table = torch.empty(120, 120, dtype=torch.long)
+    table[a, b] = c
+    identity = torch.arange(120)
+    assert torch.equal(table[0], identity) and torch.equal(table[:, 0], identity)  # token 0 is the identity
+    assert all(sorted(row.tolist()) == identity.tolist() for row in table)  # each row a permutation (Latin square)
+    x, y, z = torch.randint(0, 120, (3, 500), generator=torch.Generator().manual_seed(0))
+    assert torch.equal(table[table[x, y], z], table[x, table[y, z]])  # associative
+    assert not torch.equal(table, table.T)  # and, unlike arithmetic mod p, not commutative
+
+
+def test_s5_needs_the_group_order_as_vocabulary():
+    with pytest.raises(ValueError, match="p=120"):
+        operation_table("s5", 97)

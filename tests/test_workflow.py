@@ -131,6 +131,19 @@ def test_run_that_never_groks_still_draws_figures_1_and_3_and_names_the_problem(
     assert f"seed 0 never reached val_acc >= 1.0 (points.val_acc); best val_acc was {best:.4f}" in result.stdout
 
 
+def test_s5_composition_trains_through_the_workflow(tmp_path):
+    train = {"lr": 0.01, "weight_decay": 0.1, "max_epochs": 50, "seeds": [0], "snapshot_every": 10}
+    workdir = new_workdir(tmp_path, {"task": {"operation": "s5", "p": 120}, "train": train})
+    snakemake(workdir, "results/fig1.pdf")
+    with h5py.File(workdir / "results/dataset.h5") as f:
+        a, b, c = f["a"][()], f["b"][()], f["c"][()]
+    assert a.size == 120 * 120 and np.array_equal(c[a == 0], b[a == 0])  # token 0 is the identity
+    with h5py.File(workdir / "results/seed0/checkpoints.h5") as f:
+        assert f["epochs/0/embed"].shape == (120, 32) and f["epochs/0/unembed"].shape == (32, 120)
+    points = json.loads((workdir / "results/seed0/points.json").read_text())
+    assert points["memorized"] is not None  # the tiny model learns the 10,080 training equations
+
+
 def test_claims_are_decided_from_the_run(built_workflow):
     claims = json.loads((built_workflow / "results/claims.json").read_text())
     assert [c["claim"] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6"]

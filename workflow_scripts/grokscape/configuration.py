@@ -13,6 +13,8 @@ import yaml
 
 from grokscape.errors import ConfigError
 
+S5_ORDER = 120
+
 
 def is_prime(n: int) -> bool:
     return n >= 2 and all(n % k for k in range(2, int(n**0.5) + 1))
@@ -47,6 +49,8 @@ def check_config(config: dict, schema_path: str | Path) -> dict:
     task, model = config["task"], config["model"]
     if task["operation"] == "div" and not is_prime(task["p"]):
         raise ConfigError(f"config error: task.p: div needs a prime modulus, got {task['p']}")
+    if task["operation"] == "s5" and task["p"] != S5_ORDER:
+        raise ConfigError(f"config error: task.p: s5 needs {S5_ORDER} (the order of S5), got {task['p']}")
     if model["d_model"] % model["n_heads"]:
         raise ConfigError(
             f"config error: model.n_heads: must divide model.d_model={model['d_model']}, got {model['n_heads']}"

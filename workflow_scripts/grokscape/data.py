@@ -1,4 +1,4 @@
-"""The binary-operation table `a ∘ b = c (mod p)` and its train/validation split.
+"""The binary-operation table `a ∘ b = c` (mod p, or in S5) and its train/validation split.
 
 The split depends on `data_seed` only, so runs with different model seeds see the same
 cells: that is what makes point 1 of one seed comparable with point 1' of another.
@@ -6,18 +6,21 @@ cells: that is what makes point 1 of one seed comparable with point 1' of anothe
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
 
-from grokscape.configuration import is_prime
+from grokscape.configuration import S5_ORDER, is_prime
 from grokscape.storage import read_attrs, read_table, write_table
 
-OPERATIONS = ("mul", "add", "sub", "div")
+OPERATIONS = ("mul", "add", "sub", "div", "s5")
 
 
 def operation_table(operation: str, p: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """All equations a ∘ b = c with a ∈ [0, p−1], b ∈ [1, p−1], as three int64 vectors."""
+    """All equations a ∘ b = c as three int64 vectors: a ∈ [0, p−1], b ∈ [1, p−1] mod p, all pairs in S5."""
+    if operation == "s5":
+        return s5_table(p)
     a, b = torch.meshgrid(torch.arange(p), torch.arange(1, p), indexing="ij")
     a, b = a.reshape(-1), b.reshape(-1)
     if operation == "mul":
@@ -33,6 +36,19 @@ def operation_table(operation: str, p: int) -> tuple[torch.Tensor, torch.Tensor,
         c = a * inverse % p
     else:
         raise ValueError(f"task.operation must be one of {', '.join(OPERATIONS)}, got {operation!r}")
+    return a, b, c
+
+
+def s5_table(p: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Composition in S5 (Power et al.): token k is the k-th permutation of 0..4 in lexicographic
+    order (token 0 is the identity), and c = a ∘ b is the permutation x ↦ a(b(x))."""
+    if p != S5_ORDER:
+        raise ValueError(f"task.operation=s5 needs task.p={S5_ORDER} (the order of S5), got {p}")
+    perms = list(itertools.permutations(range(5)))
+    index = {perm: k for k, perm in enumerate(perms)}
+    a, b = torch.meshgrid(torch.arange(p), torch.arange(p), indexing="ij")
+    a, b = a.reshape(-1), b.reshape(-1)
+    c = torch.tensor([index[tuple(perms[x][y] for y in perms[z])] for x, z in zip(a.tolist(), b.tolist(), strict=True)])
     return a, b, c
 
 

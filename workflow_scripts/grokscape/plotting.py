@@ -54,11 +54,11 @@ def figure1(histories: Mapping[int, Mapping[str, np.ndarray]], dataset: Dataset,
     left.set(xlabel="epoch", ylabel="accuracy", ylim=(-0.02, 1.02), title="accuracy")
     left.legend(fontsize=8)
     p = dataset.p
-    table = np.full((p, p - 1), np.nan)
-    table[dataset.a.numpy(), dataset.b.numpy() - 1] = dataset.is_train.numpy()
+    table = np.full((p, p), np.nan)  # cells without an equation (b = 0 mod p) stay blank
+    table[dataset.a.numpy(), dataset.b.numpy()] = dataset.is_train.numpy()
     cmap = matplotlib.colors.ListedColormap([style.val_color, style.train_color])
-    right.imshow(table, cmap=cmap, vmin=0, vmax=1, interpolation="nearest", extent=(0.5, p - 0.5, p - 0.5, -0.5))
-    right.set(xlabel="b", ylabel="a", title=f"operation table mod {p}: train (blue) / validation (red)")
+    right.imshow(table, cmap=cmap, vmin=0, vmax=1, interpolation="nearest", extent=(-0.5, p - 0.5, p - 0.5, -0.5))
+    right.set(xlabel="b", ylabel="a", title=f"a ∘ b, {p} tokens: train (blue) / validation (red)")
     save(fig, path, style)
 
 
