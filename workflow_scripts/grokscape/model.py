@@ -104,8 +104,7 @@ def forward(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: int) -> t
     x1 = embed.index_select(-2, b) + pos[..., 1:2, :]  # (*lead, N, d) last position
     d_attn = params["W_Q"].shape[-1]
     d_head = d_attn // n_heads
-    w_kv = torch.cat([params["W_K"], params["W_V"]], dim=-1)
-    w_qkv = torch.cat([params["W_Q"], w_kv], dim=-1)
+    w_qkv, w_kv = _projections(params)
     q, k1, v1 = _linear(x1, w_qkv).split(d_attn, dim=-1)
     k0, v0 = _linear(x0, w_kv).split(d_attn, dim=-1)
     # Causal attention from the last position: two keys, so softmax is a sigmoid of the score gap.
@@ -136,8 +135,9 @@ def token_tables(params: Params, n_heads: int) -> TokenTables:
     d_head = d_attn // n_heads
     first = embed + pos[..., 0:1, :]  # (*lead, p, d): the residual stream of each token at position 0
     last = embed + pos[..., 1:2, :]  # ... and at position 1
-    k0, v0 = _linear(first, torch.cat([params["W_K"], params["W_V"]], dim=-1)).split(d_attn, dim=-1)
-    q, k1, v1 = _linear(last, torch.cat([params["W_Q"], params["W_K"], params["W_V"]], dim=-1)).split(d_attn, dim=-1)
+    w_qkv, w_kv = _projections(params)
+    k0, v0 = _linear(first, w_kv).split(d_attn, dim=-1)
+    q, k1, v1 = _linear(last, w_qkv).split(d_attn, dim=-1)
 
     def by_head(x: torch.Tensor) -> torch.Tensor:  # (*lead, p, h) -> (*lead, heads, p, d_head)
         return x.unflatten(-1, (n_heads, d_head)).transpose(-3, -2)
@@ -166,6 +166,12 @@ def forward_from_tables(params: Params, tables: TokenTables, a: torch.Tensor, b:
 def forward_by_token(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: int) -> torch.Tensor:
     """`forward` through token tables built for this one call."""
     return forward_from_tables(params, token_tables(params, n_heads), a, b)
+
+
+def _projections(params: Params) -> tuple[torch.Tensor, torch.Tensor]:
+    """[W_Q | W_K | W_V] for the last position and [W_K | W_V] for the first: one product each."""
+    w_kv = torch.cat([params["W_K"], params["W_V"]], dim=-1)
+    return torch.cat([params["W_Q"], w_kv], dim=-1), w_kv
 
 
 def _readout(params: Params, x1: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

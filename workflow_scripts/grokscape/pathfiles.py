@@ -19,7 +19,7 @@ from grokscape.endpoints import Endpoint
 from grokscape.errors import DamagedFileError
 from grokscape.landscape import METRICS
 from grokscape.model import Params
-from grokscape.storage import atomic_write, open_h5, read_attrs, read_params, set_attrs, write_array, write_params
+from grokscape.storage import atomic_write, open_h5, read_attrs, set_attrs, write_array, write_params
 
 COLUMNS = ("t", *METRICS)
 
@@ -64,9 +64,3 @@ def read_path(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         if not np.all(np.isfinite(columns[name])):
             raise DamagedFileError(path, f"{name} holds non-finite values")
     return columns, read_attrs(path)
-
-
-def read_controls(path: str | Path) -> list[Params]:
-    with open_h5(path) as handle:
-        group = handle["controls"]
-        return [read_params(group[str(k)]) for k in range(len(group))]
