@@ -1,17 +1,22 @@
 # Shared helpers: configuration check, checkpoint names, the paths the figures need.
-import hashlib
 import sys
 from pathlib import Path
 
 LIBRARY = Path(workflow.basedir) / "workflow_scripts"
 sys.path.insert(0, str(LIBRARY))
 
+import grokscape.codehash
 from grokscape.endpoints import Endpoint, NAME_PATTERN
 from grokscape.errors import ConfigError
-from grokscape.configuration import check_config
+from grokscape.configuration import check_config, load_schema, without_knobs
 
+SCHEMA_FILE = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
+SCHEMA = load_schema(SCHEMA_FILE)
 try:
-    check_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+    check_config(config, SCHEMA_FILE)
+    for extra in config["paths"]["extra"]:
+        for name in Path(extra).name.split("__"):
+            Endpoint.parse(name).check_snapshot(config["train"]["snapshot_every"], config["train"]["max_epochs"])
 except ConfigError as error:
     sys.exit(f"grokscape: {error}")
 
@@ -30,20 +35,10 @@ SECOND = f"seed{SEEDS[1]}" if len(SEEDS) > 1 else None
 PAPER_FIGURES = [f"results/fig{n}.pdf" for n in range(1, 8)]
 
 
-def library_code(*modules):
-    """Content hash of library modules and what they import, so edits rerun the rules using them."""
-    seen, todo = set(), list(modules)
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        source = (LIBRARY / "grokscape" / f"{name}.py").read_text()
-        todo += [line.split()[1].split(".")[1] for line in source.splitlines() if line.startswith("from grokscape.")]
-    digest = hashlib.sha256()
-    for name in sorted(seen):
-        digest.update((LIBRARY / "grokscape" / f"{name}.py").read_bytes())
-    return digest.hexdigest()[:16]
+def script_code(script):
+    """Hash of what a rule's script (in workflow_scripts/) and the library modules it imports mean;
+    as a param, it reruns exactly the rules whose code changed (comments and docstrings do not count)."""
+    return grokscape.codehash.script_code(LIBRARY / script, LIBRARY)
 
 
 def canonical(value):
@@ -53,27 +48,42 @@ def canonical(value):
     return value
 
 
-def settings(*sections):
-    """The config sections a rule depends on, passed as params so edits rerun exactly it."""
-    return canonical({section: config[section] for section in sections})
+# What can change a result: the configuration less its speed and memory knobs (schema: x-changes-results).
+SHAPING = without_knobs(config, SCHEMA)
+
+
+def settings(*sections, leave_out=()):
+    """The config sections a rule's output depends on (less knobs and `leave_out`, as "section.key"),
+    passed as params so that changing them reruns exactly that rule."""
+    chosen = {
+        section: (
+            {k: v for k, v in SHAPING[section].items() if f"{section}.{k}" not in leave_out}
+            if isinstance(SHAPING[section], dict)
+            else SHAPING[section]
+        )
+        for section in sections
+    }
+    return canonical(chosen)
 
 
 def training_settings():
     """Everything that shapes one seed's training run (not the list of seeds)."""
-    train = {k: v for k, v in config["train"].items() if k != "seeds"}
-    return canonical({**settings("task", "model", "points", "device"), "train": train})
+    return settings("task", "model", "points", "device", "train", leave_out=("train.seeds",))
 
 
 def path_settings(kind=None):
-    """What shapes a path's evaluation (and fitting): the objective, the t grid, the curve's section."""
-    train = {k: config["train"][k] for k in ("weight_decay", "batch_size")}
+    """What shapes a path's evaluation (and fitting): the objective, the t grid, the curve's section;
+    not `paths.extra`, the list of other paths to evaluate."""
+    train = {k: SHAPING["train"][k] for k in ("weight_decay", "batch_size")}
     sections = [kind] if kind in ("polyline", "bezier") else []
-    return canonical({**settings("model", "paths", "device", *sections), "train": train})
+    return canonical({**settings("model", "paths", "device", *sections, leave_out=("paths.extra",)), "train": train})
 
 
 def seed_files(name):
     """The training outputs of the seed behind a checkpoint name."""
-    seed = Endpoint.parse(name).seed
+    endpoint = Endpoint.parse(name)
+    endpoint.check_snapshot(config["train"]["snapshot_every"], config["train"]["max_epochs"])
+    seed = endpoint.seed
     if seed not in SEEDS:
         raise ConfigError(f"config error: train.seeds: checkpoint {name} needs seed {seed}, configured {SEEDS}")
     return {

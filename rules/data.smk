@@ -1,3 +1,8 @@
+# Cheap: runs where Snakemake runs, never queued as a cluster job.
+localrules:
+    dataset,
+
+
 rule dataset:
     output:
         "results/dataset.h5",
@@ -11,6 +16,6 @@ rule dataset:
         runtime=5,
     params:
         settings=settings("task"),
-        code=library_code("data"),
+        code=script_code("make_dataset.py"),
     script:
         "../workflow_scripts/make_dataset.py"

@@ -1,3 +1,11 @@
+# Cheap: run where Snakemake runs, never queued as cluster jobs.
+localrules:
+    fig1,
+    fig3,
+    fig4,
+    path_figure,
+
+
 rule fig1:
     input:
         dataset="results/dataset.h5",
@@ -14,7 +22,7 @@ rule fig1:
         runtime=5,
     params:
         settings=settings("plot"),
-        code=library_code("plotting"),
+        code=script_code("plot_fig1.py"),
     script:
         "../workflow_scripts/plot_fig1.py"
 
@@ -36,7 +44,7 @@ rule fig3:
         runtime=5,
     params:
         settings=settings("plot"),
-        code=library_code("plotting"),
+        code=script_code("plot_fig3.py"),
     script:
         "../workflow_scripts/plot_fig3.py"
 
@@ -56,7 +64,7 @@ rule fig4:
         runtime=5,
     params:
         settings=settings("plot"),
-        code=library_code("plotting", "pathfiles"),
+        code=script_code("plot_chain.py"),
     script:
         "../workflow_scripts/plot_chain.py"
 
@@ -78,6 +86,6 @@ rule path_figure:
         runtime=5,
     params:
         settings=settings("plot"),
-        code=library_code("plotting", "pathfiles"),
+        code=script_code("plot_paths.py"),
     script:
         "../workflow_scripts/plot_paths.py"

@@ -5,6 +5,8 @@ rule curve:
         "results/paths/{curve}/{a}__{b}.h5",
     log:
         "results/logs/paths/{curve}/{a}__{b}.log",
+    benchmark:
+        "results/benchmarks/paths/{curve}/{a}__{b}.tsv"
     conda:
         "../envs/grokscape.yaml"
     threads: 1
@@ -14,7 +16,7 @@ rule curve:
     params:
         settings=lambda wildcards: path_settings(wildcards.curve),
         resume="results/.resume/paths/{curve}/{a}__{b}.h5",
-        code=library_code("fitting", "landscape", "endpoints", "pathfiles", "devices"),
+        code=script_code("evaluate_curve.py"),
     script:
         "../workflow_scripts/evaluate_curve.py"
 
@@ -26,6 +28,8 @@ rule chain:
         "results/paths/chain/{a}__{b}.h5",
     log:
         "results/logs/paths/chain/{a}__{b}.log",
+    benchmark:
+        "results/benchmarks/paths/chain/{a}__{b}.tsv"
     conda:
         "../envs/grokscape.yaml"
     threads: 1
@@ -34,9 +38,13 @@ rule chain:
         runtime=120,
     params:
         settings=path_settings(),
-        code=library_code("landscape", "endpoints", "pathfiles", "devices"),
+        code=script_code("evaluate_chain.py"),
     script:
         "../workflow_scripts/evaluate_chain.py"
+
+
+localrules:
+    path_summary,
 
 
 rule path_summary:
@@ -53,6 +61,6 @@ rule path_summary:
         mem_mb=1000,
         runtime=5,
     params:
-        code=library_code("landscape", "pathfiles"),
+        code=script_code("summarise_paths.py"),
     script:
         "../workflow_scripts/summarise_paths.py"

@@ -1,3 +1,9 @@
+# Cheap: run where Snakemake runs, never queued as cluster jobs.
+localrules:
+    claims,
+    configuration_table,
+
+
 rule claims:
     input:
         unpack(claims_inputs),
@@ -19,7 +25,7 @@ rule claims:
         runtime=5,
     params:
         settings=settings("claims"),
-        code=library_code("claims", "pathfiles"),
+        code=script_code("check_claims.py"),
     script:
         "../workflow_scripts/check_claims.py"
 
@@ -40,6 +46,7 @@ rule configuration_table:
         mem_mb=500,
         runtime=5,
     params:
-        settings=canonical(config),
+        settings=settings(*SHAPING),
+        code=script_code("write_configuration.py"),
     script:
         "../workflow_scripts/write_configuration.py"

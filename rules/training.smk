@@ -7,6 +7,8 @@ rule train:
         points="results/seed{seed}/points.json",
     log:
         "results/logs/train/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train/seed{seed}.tsv"
     conda:
         "../envs/grokscape.yaml"
     # One thread per job: a seed's small matrix products use a second core poorly, so jobs
@@ -18,6 +20,6 @@ rule train:
     params:
         settings=training_settings(),
         resume="results/.resume/train/seed{seed}.h5",
-        code=library_code("training", "checkpoints", "devices"),
+        code=script_code("train_seed.py"),
     script:
         "../workflow_scripts/train_seed.py"

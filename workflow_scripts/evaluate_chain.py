@@ -5,6 +5,7 @@ import torch
 
 from grokscape import settings as cfg
 from grokscape.checkpoints import load_checkpoint, saved_epochs
+from grokscape.configuration import job_settings
 from grokscape.curves import chain_coefficients, stack_controls
 from grokscape.data import load_dataset
 from grokscape.devices import resolve_device
@@ -15,7 +16,8 @@ from grokscape.scripting import job
 from grokscape.storage import read_json
 
 with job(snakemake) as log:
-    config, inputs, wildcards = snakemake.params.settings, snakemake.input, snakemake.wildcards
+    config = job_settings(snakemake.params.settings, snakemake.config)  # plus knobs such as t_chunk
+    inputs, wildcards = snakemake.input, snakemake.wildcards
     start, end = Endpoint.parse(wildcards.a), Endpoint.parse(wildcards.b)
     first, last = start.epoch(read_json(inputs.start_points)), end.epoch(read_json(inputs.end_points))
     nodes = [first, *(e for e in saved_epochs(inputs.start_checkpoints) if first < e < last), last]
@@ -33,5 +35,9 @@ with job(snakemake) as log:
     t = torch.linspace(0, 1, n_points, dtype=torch.float64).numpy()
     columns = {"t": np.tile(t, (n_segments, 1)), **{k: v.reshape(n_segments, n_points) for k, v in metrics.items()}}
     columns["node_epochs"] = np.asarray(nodes)
-    write_path(snakemake.output[0], columns, path_attrs("chain", wildcards.a, wildcards.b, (first, last), config))
+    write_path(
+        snakemake.output[0],
+        columns,
+        path_attrs("chain", wildcards.a, wildcards.b, (first, last), snakemake.params.settings),
+    )
     log.info("%d segments; max train error along the chain %.4f", n_segments, metrics["train_error"].max())

@@ -6,6 +6,7 @@ import torch
 
 from grokscape import settings as cfg
 from grokscape.checkpoints import load_checkpoint
+from grokscape.configuration import job_settings
 from grokscape.curves import coefficients
 from grokscape.data import load_dataset
 from grokscape.devices import resolve_device
@@ -17,7 +18,8 @@ from grokscape.scripting import job
 from grokscape.storage import read_json
 
 with job(snakemake) as log:
-    config, inputs, wildcards = snakemake.params.settings, snakemake.input, snakemake.wildcards
+    config = job_settings(snakemake.params.settings, snakemake.config)  # plus knobs such as t_chunk
+    inputs, wildcards = snakemake.input, snakemake.wildcards
     kind = wildcards.curve
     device = resolve_device(config["device"])
     log.info("%s %s -> %s on %s with %d threads", kind, wildcards.a, wildcards.b, device, snakemake.threads)
@@ -43,7 +45,9 @@ with job(snakemake) as log:
     metrics = path_metrics(
         controls, coefficients(kind, t, n_controls), dataset.to(device), objective, config["paths"]["t_chunk"]
     )
-    attrs = path_attrs(kind, wildcards.a, wildcards.b, (start_epoch, end_epoch), config, n_controls=n_controls)
+    attrs = path_attrs(
+        kind, wildcards.a, wildcards.b, (start_epoch, end_epoch), snakemake.params.settings, n_controls=n_controls
+    )
     write_path(
         snakemake.output[0],
         {"t": t.numpy(), **metrics, "fit_loss": fit.epoch_loss},

@@ -37,9 +37,34 @@ def _copy(value: Any) -> Any:
     return yaml.safe_load(yaml.safe_dump(value))
 
 
+def load_schema(schema_path: str | Path) -> dict:
+    return yaml.safe_load(Path(schema_path).read_text())
+
+
+def parse_overrides(config: Any, schema: dict) -> Any:
+    """Strings where the schema wants no string are parsed as YAML: Snakemake hands the values of
+    `--config plot='{dpi: 100}'` over as text, and they should mean what they mean in config.yaml."""
+    if isinstance(config, dict):
+        properties = schema.get("properties", {})
+        return {key: parse_overrides(value, properties.get(key, {})) for key, value in config.items()}
+    if isinstance(config, list):
+        return [parse_overrides(item, schema.get("items", {})) for item in config]
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if isinstance(config, str) and types and "string" not in types:
+        try:
+            return yaml.safe_load(config)
+        except yaml.YAMLError:
+            return config
+    return config
+
+
 def check_config(config: dict, schema_path: str | Path) -> dict:
     """Validate `config` in place against the schema, filling defaults; raise one-line ConfigError."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = load_schema(schema_path)
+    parsed = parse_overrides(config, schema)
+    config.clear()
+    config.update(parsed)
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
@@ -65,3 +90,31 @@ def _describe(error: jsonschema.ValidationError) -> str:
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         return f"{error.message}; allowed keys: {allowed}"
     return error.message
+
+
+def knobs(schema: dict) -> set[tuple[str, str]]:
+    """(section, key) of the speed and memory knobs: schema keys marked `x-changes-results: false`."""
+    return {
+        (section, key)
+        for section, part in schema["properties"].items()
+        for key, entry in part.get("properties", {}).items()
+        if entry.get("x-changes-results") is False
+    }
+
+
+def without_knobs(config: dict, schema: dict) -> dict:
+    """The configuration less its knobs: what can change a result, and so what rules take as params."""
+    skip = knobs(schema)
+    return {
+        section: {k: v for k, v in values.items() if (section, k) not in skip} if isinstance(values, dict) else values
+        for section, values in config.items()
+    }
+
+
+def job_settings(params_settings: dict, config: dict) -> dict:
+    """A job's settings: its params (what shapes its output) plus, from the full configuration, the
+    keys deliberately left out of them (knobs such as `paths.t_chunk`), so changing those reruns nothing."""
+    return {
+        section: {**config[section], **values} if isinstance(values, dict) else values
+        for section, values in params_settings.items()
+    }
