@@ -67,13 +67,48 @@ def test_second_run_does_nothing(built_workflow):
     assert "Nothing to be done" in snakemake(built_workflow, "-n").stdout
 
 
-def test_changed_lr_reruns_training_and_everything_downstream(workflow_copy):
+# What a dry run plans after one edit: rules whose params (settings or code) changed, and what is downstream.
+FIGURES = {"fig1", "fig3", "fig4", "path_figure", "all"}
+PATH_RULES = {"curve", "chain", "path_summary", "claims", "fig4", "path_figure", "all"}
+AFTER_TRAINING = PATH_RULES | FIGURES | {"train"}
+CONFIG_TABLE = {"configuration_table"}  # the report's record of the settings changes with any setting
+
+CONFIG_EDITS = {  # (section, key, new value): rules planned
+    ("task", "data_seed", 1): AFTER_TRAINING | {"dataset"} | CONFIG_TABLE,
+    ("model", "d_mlp", 64): AFTER_TRAINING | CONFIG_TABLE,
+    ("train", "lr", 0.02): AFTER_TRAINING | CONFIG_TABLE,
+    ("train", "snapshot_every", 25): AFTER_TRAINING | CONFIG_TABLE,
+    ("points", "val_acc", 0.99): AFTER_TRAINING | CONFIG_TABLE,
+    ("device", None, "auto"): AFTER_TRAINING | CONFIG_TABLE,
+    ("paths", "n_points", 5): PATH_RULES | CONFIG_TABLE,
+    ("polyline", "epochs", 20): {"curve", "path_summary", "claims", "path_figure", "all"} | CONFIG_TABLE,
+    ("bezier", "lr", 0.02): {"curve", "path_summary", "all"} | CONFIG_TABLE,
+    ("plot", "dpi", 90): FIGURES | CONFIG_TABLE,
+    ("claims", "barrier", 0.1): {"claims", "all"} | CONFIG_TABLE,
+    # speed and memory knobs (schema: x-changes-results: false) rerun nothing
+    ("paths", "t_chunk", 4): set(),
+    ("polyline", "checkpoint_every", 10): set(),
+    ("bezier", "checkpoint_every", 10): set(),
+}
+
+
+@pytest.mark.parametrize(("section", "key", "value"), list(CONFIG_EDITS), ids=lambda v: str(v))
+def test_changed_setting_reruns_exactly_what_depends_on_it(workflow_copy, section, key, value):
     config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
-    config["train"]["lr"] = 0.02
+    if key is None:
+        config[section] = value
+    else:
+        config[section][key] = value
+    (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
+    assert set(jobs_planned(workflow_copy)) == CONFIG_EDITS[section, key, value]
+
+
+def test_added_extra_path_runs_one_new_job(workflow_copy):
+    config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
+    config["paths"]["extra"] = ["segment/seed0-e50__seed1-grok"]
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
     planned = jobs_planned(workflow_copy)
-    assert planned["train"] == 2 and planned["curve"] == 7 and planned["chain"] == 1
-    assert planned["fig1"] == 1 and "dataset" not in planned
+    assert planned == {"curve": 1, "path_summary": 1, "configuration_table": 1, "all": 1}, planned
 
 
 def test_added_seed_trains_only_that_seed(workflow_copy):
@@ -84,26 +119,41 @@ def test_added_seed_trains_only_that_seed(workflow_copy):
     assert planned["train"] == 1 and "curve" not in planned and "chain" not in planned, planned
 
 
-def test_changed_plot_setting_reruns_only_figures(workflow_copy):
-    config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
-    config["plot"]["dpi"] = 90
-    (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
-    planned = jobs_planned(workflow_copy)  # the report's record of the configuration changes too
-    assert set(planned) == {"fig1", "fig3", "fig4", "path_figure", "configuration_table", "all"}, planned
+def _comment_docstring_and_layout(source: str) -> str:
+    body = source.split('"""', 2)[2]  # a new module docstring, a comment, blank lines
+    return '"""Reworded."""\n\n# an added comment\n' + body.replace("\n\n", "\n\n\n") + "\n# another\n"
 
 
-def test_edited_library_module_reruns_the_rules_that_use_it(workflow_copy, tmp_path):
+def _new_function(source: str) -> str:
+    return source + "\n\ndef edited() -> int:\n    return 1\n"
+
+
+CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
+    ("grokscape/model.py", "comment"): set(),
+    ("grokscape/plotting.py", "comment"): set(),
+    ("train_seed.py", "comment"): set(),
+    ("grokscape/plotting.py", "code"): FIGURES,
+    ("plot_fig1.py", "code"): {"fig1", "all"},
+    ("grokscape/claims.py", "code"): {"claims", "all"},
+    ("grokscape/pathfiles.py", "code"): PATH_RULES,
+    ("grokscape/data.py", "code"): AFTER_TRAINING | {"dataset"},
+    ("grokscape/training.py", "code"): AFTER_TRAINING,
+    # train_seed.py reaches fitting and landscape through grokscape/settings.py
+    ("grokscape/fitting.py", "code"): AFTER_TRAINING,
+    ("grokscape/landscape.py", "code"): AFTER_TRAINING,
+    ("grokscape/settings.py", "code"): AFTER_TRAINING,
+}
+
+
+@pytest.mark.parametrize(("module", "edit"), list(CODE_EDITS), ids=lambda v: str(v))
+def test_edited_code_reruns_exactly_the_rules_that_reach_it(workflow_copy, tmp_path, module, edit):
     repo = tmp_path / "repo"
-    shutil.copytree(REPO, repo, ignore=shutil.ignore_patterns(".venv", ".git", "results", ".snakemake", "tests"))
-    args = ("-s", str(repo / "Snakefile"))
-    assert "Nothing to be done" in snakemake(workflow_copy, *args, "-n").stdout
-    plotting = repo / "workflow_scripts" / "grokscape" / "plotting.py"
-    plotting.write_text(plotting.read_text() + "\n# an edit\n")
-    planned = jobs_planned(workflow_copy, *args)
-    assert set(planned) == {"fig1", "fig3", "fig4", "path_figure", "all"}, planned
-    model = repo / "workflow_scripts" / "grokscape" / "model.py"
-    model.write_text(model.read_text() + "\n# an edit\n")
-    assert jobs_planned(workflow_copy, *args)["train"] == 2
+    shutil.copytree(
+        REPO, repo, ignore=shutil.ignore_patterns(".venv", ".git", "results", "runs", ".snakemake", "tests")
+    )
+    path = repo / "workflow_scripts" / module
+    path.write_text((_comment_docstring_and_layout if edit == "comment" else _new_function)(path.read_text()))
+    assert set(jobs_planned(workflow_copy, "-s", str(repo / "Snakefile"))) == CODE_EDITS[module, edit]
 
 
 def test_dry_run_gives_a_reason_for_every_job(tmp_path):
