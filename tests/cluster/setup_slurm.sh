@@ -24,6 +24,7 @@ set -euo pipefail
 
 PARTITIONS=${SLURM_PARTITIONS:-cpu gpu}
 CONF=/etc/slurm/slurm.conf
+MARK="# Written by tests/cluster/setup_slurm.sh: a one-node test cluster on localhost."
 STATE=/var/spool/slurmctld
 SPOOL=/var/spool/slurmd
 LOGDIR=/var/log/slurm
@@ -101,7 +102,7 @@ write_config() { # sets CONFIG_CHANGED=1 when slurm.conf was (re)written
     local new
     new=$(
         cat <<EOF
-# Written by tests/cluster/setup_slurm.sh: a one-node test cluster on localhost.
+$MARK
 ClusterName=localcluster
 SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
@@ -136,6 +137,9 @@ EOF
     mkdir -p /etc/slurm
     if [ -f "$CONF" ] && [ "$(cat "$CONF")" = "$new" ]; then
         return
+    fi
+    if [ -f "$CONF" ] && [ "$(head -n 1 "$CONF")" != "$MARK" ]; then
+        die "$CONF exists and was not written by this script: an existing SLURM is left alone"
     fi
     printf '%s\n' "$new" >"$CONF"
     CONFIG_CHANGED=1

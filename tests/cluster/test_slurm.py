@@ -9,9 +9,10 @@ and that the results equal, bit for bit, those of a plain `snakemake --cores 2` 
 `test_profile_requests_gpus_for_training_and_curves` is a dry run of the real profile; it needs
 only the plugin installed.
 
-Run: `pytest -m cluster tests/cluster` (2-3 minutes, most of it the plugin's status polling).
-The SLURM test runs only when `-m` names the cluster marker: a plain `pytest` never installs
-packages or starts daemons.
+Run: `GROKSCAPE_TEST_SLURM=1 pytest tests/cluster` (2-3 minutes, most of it the plugin's status
+polling), as .ci/run does on CI's throwaway machine. Without that variable the SLURM test is skipped
+with its reason, so the README's test command never installs packages, writes system configuration
+or starts daemons; and it never touches a slurm.conf that setup_slurm.sh did not write.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ pytestmark = pytest.mark.cluster
 
 REPO = Path(__file__).resolve().parents[2]
 SETUP = Path(__file__).with_name("setup_slurm.sh")
+CONF = Path("/etc/slurm/slurm.conf")
+MARK = "# Written by tests/cluster/setup_slurm.sh"
 PROFILE = REPO / "profiles" / "slurm"
 TINY = REPO / "tests" / "tiny.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -156,8 +159,10 @@ def squeue_records() -> dict[str, dict[str, str]]:
 @pytest.fixture(scope="module")
 def slurm(request):
     """A running one-node SLURM; stopped afterwards if this test started it."""
-    if "cluster" not in (request.config.option.markexpr or ""):
-        pytest.skip("installs and starts SLURM as root, so it runs only when asked: pytest -m cluster tests/cluster")
+    if os.environ.get("GROKSCAPE_TEST_SLURM") != "1":
+        pytest.skip("installs SLURM and writes /etc/slurm/slurm.conf: runs only where CI asks (GROKSCAPE_TEST_SLURM=1)")
+    if CONF.exists() and not CONF.read_text().startswith(MARK):
+        pytest.skip(f"{CONF} was not written by tests/cluster/setup_slurm.sh: an existing SLURM is left alone")
     if os.geteuid() != 0:
         pytest.skip("the SLURM test needs root: it installs and starts munge, slurmctld and slurmd")
     if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
@@ -170,6 +175,7 @@ def slurm(request):
         pytest.fail(f"setup_slurm.sh start failed (rc={start.returncode}):\n{start.stdout}\n{start.stderr}")
     yield
     if not was_running:
+        subprocess.run(["scancel", "--me"], capture_output=True)  # nothing left queued on the cluster it started
         subprocess.run(["bash", str(SETUP), "stop"], capture_output=True)
 
 
