@@ -1,8 +1,10 @@
 # grokscape: paths through the loss landscape of a grokking transformer.
 # Reproduces "On the loss landscape in grokking: mode connectivity" figure by figure.
+from pathlib import Path
 
 
-configfile: "config.yaml"
+# A run directory (`--directory runs/tiny`) may hold its own config.yaml; otherwise the repository's is used.
+configfile: "config.yaml" if Path("config.yaml").exists() else f"{workflow.basedir}/config.yaml"
 
 
 report: "report/workflow.rst"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, jobs_planned, new_workdir, snakemake
+from conftest import REPO, SNAKEMAKE, jobs_planned, new_workdir, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -211,3 +212,37 @@ def test_html_report_holds_figures_captions_claims_and_configuration(workflow_co
     html = (workflow_copy / "report.html").read_text(errors="replace")
     assert "fig6.pdf" in html and "claims.csv" in html and "configuration.csv" in html
     assert "Figure 1." in html and "snapshots saved every" in html
+
+
+def test_tiny_run_in_its_own_directory_keeps_the_repository_config_and_results_apart(tmp_path):
+    clone = tmp_path / "clone"
+    shutil.copytree(REPO, clone, ignore=shutil.ignore_patterns(".venv", ".git", "results", "runs", ".snakemake"))
+    config = yaml.safe_load((clone / "config.yaml").read_text())
+    config["plot"]["dpi"] = 77
+    (clone / "config.yaml").write_text(yaml.safe_dump(config))
+    command = [SNAKEMAKE, "--cores", "1", "--configfile", "tests/tiny.yaml", "--directory", "runs/tiny"]
+    subprocess.run([*command, "results/configuration.csv"], cwd=clone, check=True, capture_output=True)
+    table = pd.read_csv(clone / "runs/tiny/results/configuration.csv")
+    value = {(row.section, row.key): str(row.value) for row in table.itertuples()}
+    assert value["model", "d_model"] == "32" and value["plot", "dpi"] == "77"  # tiny.yaml over config.yaml
+    assert not (clone / "results").exists()
+
+
+def test_nested_command_line_overrides_mean_what_they_mean_in_config_yaml(tmp_path):
+    workdir = new_workdir(tmp_path)
+    assert snakemake(workdir, "-n", "--config", "plot={dpi: 100}", "paths={n_points: 5}").returncode == 0
+    result = snakemake(workdir, "-n", "--config", "train={lr: -0.1}", check=False)
+    assert (
+        result.returncode != 0 and "config error: train.lr: -0.1 is less than or equal to the minimum" in result.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    "how",
+    [("results/paths/segment/seed0-e75__seed0-grok.h5",), ("--config", "paths={extra: [chain/seed0-e75__seed0-grok]}")],
+)
+def test_checkpoint_name_that_is_no_snapshot_fails_before_any_job(tmp_path, how):
+    workdir = new_workdir(tmp_path)  # tiny: snapshots every 50 epochs
+    result = snakemake(workdir, "-n", *how, check=False)
+    assert result.returncode != 0 and "checkpoint seed0-e75: epoch 75 is not a snapshot" in result.stdout
+    assert "train.snapshot_every=50" in result.stdout and not (workdir / "results").exists()
