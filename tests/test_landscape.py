@@ -4,7 +4,7 @@ import torch
 
 from grokscape.curves import coefficients, initial_controls, weights_at
 from grokscape.data import make_dataset
-from grokscape.landscape import Objective, path_metrics
+from grokscape.landscape import Objective, path_metrics, summary_row
 from grokscape.model import ModelShape, init_params
 from grokscape.reference import point_metrics
 
@@ -45,3 +45,11 @@ def test_batched_evaluation_equals_a_per_t_loop(setting, t_chunk):
         for name, value in plain.items():
             assert batched[name][i] == pytest.approx(value, rel=1e-4, abs=1e-5), (name, i)
     assert all(np.all(np.isfinite(v)) for v in batched.values())
+
+
+def test_summary_row_leaves_the_peak_empty_without_a_barrier():
+    t = np.linspace(0, 1, 5)
+    table = {"t": t, "train_loss": 1 - t, "train_error": np.array([0, 0.3, 0.1, 0, 0.0]), "val_error": 1 - t}
+    row = summary_row({**table, "grad_norm": t})
+    assert np.isnan(row["train_loss_peak_at"]) and row["train_loss_barrier"] == 0
+    assert row["train_error_peak_at"] == 0.25 and row["train_error_barrier"] == pytest.approx(0.3)

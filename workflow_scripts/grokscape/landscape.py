@@ -92,14 +92,16 @@ def _cross_entropy(
 def summary_row(table: dict[str, np.ndarray]) -> dict[str, float]:
     """Barrier heights (max along the path above the larger endpoint) and where they peak,
     the worst validation error and the mean gradient norm. For a chain (2-D columns) the
-    position is `segment index + t`, so it runs from 0 to the number of segments."""
+    position is `segment index + t`, so it runs from 0 to the number of segments; a path without
+    a barrier has no peak (NaN)."""
     t = np.asarray(table["t"], dtype=float)
     position = (t + np.arange(t.shape[0])[:, None] if t.ndim == 2 else t).reshape(-1)
     row = {}
     for metric in ("train_loss", "train_error"):
         values = np.asarray(table[metric]).reshape(-1)
         row[f"{metric}_barrier"] = float(values.max() - max(values[0], values[-1]))
-        row[f"{metric}_peak_at"] = float(position[values.argmax()])
+        has_peak = row[f"{metric}_barrier"] > 0  # no barrier, no peak: left empty
+        row[f"{metric}_peak_at"] = float(position[values.argmax()]) if has_peak else float("nan")
     row["max_val_error"] = float(np.max(table["val_error"]))
     row["grad_norm_start"] = float(np.reshape(table["grad_norm"], -1)[0])
     row["grad_norm_end"] = float(np.reshape(table["grad_norm"], -1)[-1])
