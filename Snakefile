@@ -29,3 +29,4 @@ rule all:
         "results/paths/summary.csv",
         "results/claims.json",
         "results/configuration.csv",
+        "results/readme_results.md",

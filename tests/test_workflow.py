@@ -70,7 +70,7 @@ def test_second_run_does_nothing(built_workflow):
 
 # What a dry run plans after one edit: rules whose params (settings or code) changed, and what is downstream.
 FIGURES = {"fig1", "fig3", "fig4", "path_figure", "all"}
-PATH_RULES = {"curve", "chain", "path_summary", "claims", "fig4", "path_figure", "all"}
+PATH_RULES = {"curve", "chain", "path_summary", "claims", "results_table", "fig4", "path_figure", "all"}
 AFTER_TRAINING = PATH_RULES | FIGURES | {"train"}
 CONFIG_TABLE = {"configuration_table"}  # the report's record of the settings changes with any setting
 
@@ -82,10 +82,11 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("points", "val_acc", 0.99): AFTER_TRAINING | CONFIG_TABLE,
     ("device", None, "auto"): AFTER_TRAINING | CONFIG_TABLE,
     ("paths", "n_points", 5): PATH_RULES | CONFIG_TABLE,
-    ("polyline", "epochs", 20): {"curve", "path_summary", "claims", "path_figure", "all"} | CONFIG_TABLE,
-    ("bezier", "lr", 0.02): {"curve", "path_summary", "all"} | CONFIG_TABLE,
+    ("polyline", "epochs", 20): {"curve", "path_summary", "claims", "results_table", "path_figure", "all"}
+    | CONFIG_TABLE,
+    ("bezier", "lr", 0.02): {"curve", "path_summary", "results_table", "all"} | CONFIG_TABLE,
     ("plot", "dpi", 90): FIGURES | CONFIG_TABLE,
-    ("claims", "barrier", 0.1): {"claims", "all"} | CONFIG_TABLE,
+    ("claims", "barrier", 0.1): {"claims", "results_table", "all"} | CONFIG_TABLE,
     # speed and memory knobs (schema: x-changes-results: false) rerun nothing
     ("paths", "t_chunk", 4): set(),
     ("polyline", "checkpoint_every", 10): set(),
@@ -109,7 +110,7 @@ def test_added_extra_path_runs_one_new_job(workflow_copy):
     config["paths"]["extra"] = ["segment/seed0-e50__seed1-grok"]
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
     planned = jobs_planned(workflow_copy)
-    assert planned == {"curve": 1, "path_summary": 1, "configuration_table": 1, "all": 1}, planned
+    assert planned == {"curve": 1, "path_summary": 1, "results_table": 1, "configuration_table": 1, "all": 1}, planned
 
 
 def test_added_seed_trains_only_that_seed(workflow_copy):
@@ -135,7 +136,7 @@ CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
     ("train_seed.py", "comment"): set(),
     ("grokscape/plotting.py", "code"): FIGURES,
     ("plot_fig1.py", "code"): {"fig1", "all"},
-    ("grokscape/claims.py", "code"): {"claims", "all"},
+    ("grokscape/claims.py", "code"): {"claims", "results_table", "all"},
     ("grokscape/pathfiles.py", "code"): PATH_RULES,
     ("grokscape/data.py", "code"): AFTER_TRAINING | {"dataset"},
     ("grokscape/training.py", "code"): AFTER_TRAINING,
@@ -246,3 +247,14 @@ def test_checkpoint_name_that_is_no_snapshot_fails_before_any_job(tmp_path, how)
     result = snakemake(workdir, "-n", *how, check=False)
     assert result.returncode != 0 and "checkpoint seed0-e75: epoch 75 is not a snapshot" in result.stdout
     assert "train.snapshot_every=50" in result.stdout and not (workdir / "results").exists()
+
+
+def test_readme_results_table_is_read_from_the_run(built_workflow):
+    table = (built_workflow / "results/readme_results.md").read_text()
+    points = json.loads((built_workflow / "results/seed1/points.json").read_text())
+    assert f"| 1 | {points['memorized']} | {points['grokked']} |" in table
+    summary = pd.read_csv(built_workflow / "results/paths/summary.csv")
+    chain = summary[summary["kind"] == "chain"].iloc[0]
+    assert f"| chain | seed0-mem | seed0-grok | {chain['start_epoch']} | {chain['end_epoch']} |" in table
+    for claim in json.loads((built_workflow / "results/claims.json").read_text()):
+        assert f"| {claim['claim']} | {claim['verdict']} |" in table

@@ -1,0 +1,51 @@
+"""The results table the README shows, written by the workflow from its own outputs (points.json,
+summary.csv, claims.json), so that the README's numbers come from a run of the code as it stands.
+Columns and claims that other rules add are carried along."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+POINT_FIELDS = ("memorized", "grokked", "last_epoch", "diverged")
+FIRST_PATH_COLUMNS = ("kind", "start", "end", "start_epoch", "end_epoch")
+
+
+def results_markdown(points: Mapping[int, Mapping], summary: pd.DataFrame, claims: Sequence[Mapping]) -> str:
+    """Points per seed, every evaluated path's summary row, and the claims' verdicts, as Markdown."""
+    seeds = pd.DataFrame([{"seed": seed, **{k: p.get(k) for k in POINT_FIELDS}} for seed, p in sorted(points.items())])
+    columns = [c for c in FIRST_PATH_COLUMNS if c in summary] + [c for c in summary if c not in FIRST_PATH_COLUMNS]
+    verdicts = pd.DataFrame(
+        [{k: c.get(k) for k in ("claim", "verdict", "statement")} | {"measured": c.get("quantities")} for c in claims]
+    )
+    return "\n".join(
+        [
+            "## Points per seed (results/seed*/points.json)\n",
+            _table(seeds),
+            "## Paths (results/paths/summary.csv)\n",
+            _table(summary[columns]),
+            "## Claims (results/claims.md)\n",
+            _table(verdicts),
+        ]
+    )
+
+
+def _table(frame: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k} = {_cell(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_cell(v) for v in value) + "]"
+    return str(value).replace("|", "\\|")
