@@ -33,10 +33,14 @@ def script_code(script: str | Path, root: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-@cache
 def _meaning(path: Path, root: Path) -> tuple[str, frozenset[Path]]:
     """The file's syntax tree without docstrings, and the library modules it imports."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+    return _parsed(path, root, path.read_text())
+
+
+@cache
+def _parsed(path: Path, root: Path, text: str) -> tuple[str, frozenset[Path]]:
+    tree = ast.parse(text, filename=str(path))
     imports = frozenset(_library_imports(tree, path, root))
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
