@@ -27,6 +27,7 @@ rule all:
     input:
         PAPER_FIGURES,
         "results/paths/summary.csv",
+        "results/fits.pdf",
         "results/claims.json",
         "results/configuration.csv",
         "results/readme_results.md",

@@ -74,7 +74,7 @@ def training_settings():
 def path_settings(kind=None):
     """What shapes a path's evaluation (and fitting): the objective, the t grid, the curve's section;
     not `paths.extra`, the list of other paths to evaluate."""
-    train = {k: SHAPING["train"][k] for k in ("weight_decay", "batch_size")}
+    train = {k: SHAPING["train"][k] for k in ("optimizer", "weight_decay", "batch_size")}
     sections = [kind] if kind in ("polyline", "bezier") else []
     return canonical({**settings("model", "paths", "device", *sections, leave_out=("paths.extra",)), "train": train})
 
@@ -136,16 +136,34 @@ def figure_paths(figure):
     return [path_file(*path) for path in PATH_FIGURES[figure]()]
 
 
+def claim_paths():
+    """(input name, path) of every table claims C2-C6 rest on: segment, chain and polyline 1→2 of every
+    seed (C2-C4), polylines 1→1′ and 2→2′ of every pair of consecutive seeds (C5, C6)."""
+    named = []
+    for seed in SEEDS:
+        mem, grok = f"seed{seed}-mem", f"seed{seed}-grok"
+        named += [(f"{kind}__{seed}", path_file(kind, mem, grok)) for kind in ("segment", "chain", "polyline")]
+    for a, b in zip(SEEDS, SEEDS[1:]):
+        named.append((f"across_memorised__{a}__{b}", path_file("polyline", f"seed{a}-mem", f"seed{b}-mem")))
+        named.append((f"across_grokked__{a}__{b}", path_file("polyline", f"seed{a}-grok", f"seed{b}-grok")))
+    return named
+
+
 def summary_paths():
-    """Every path the paper's figures use, plus `paths.extra`, each once."""
-    paths = [path_file("chain", f"{FIRST}-mem", f"{FIRST}-grok")]
-    paths.append(path_file("bezier", f"{FIRST}-mem", f"{FIRST}-grok"))
+    """Every path the paper's figures and claims use, plus `paths.extra`, each once."""
+    paths = [path_file("bezier", f"{FIRST}-mem", f"{FIRST}-grok")]
     for figure in PATH_FIGURES:
         if figure in ("fig6", "fig7") and SECOND is None:
             continue
         paths += figure_paths(figure)
+    paths += [path for _, path in claim_paths()]
     paths += [f"results/paths/{extra}.h5" for extra in config["paths"]["extra"]]
     return list(dict.fromkeys(paths))
+
+
+def fitted_paths():
+    """The fitted curves among the summarised paths (figure `fits` draws their convergence)."""
+    return [path for path in summary_paths() if path.split("/")[2] in ("polyline", "bezier")]
 
 
 def chain_inputs(wildcards):
@@ -159,15 +177,5 @@ def chain_inputs(wildcards):
 
 
 def claims_inputs(wildcards):
-    """The tables that decide claims C1-C6; C5 and C6 need a second seed."""
-    mem, grok = f"{FIRST}-mem", f"{FIRST}-grok"
-    inputs = {
-        "points": expand("results/seed{seed}/points.json", seed=SEEDS),
-        "segment": path_file("segment", mem, grok),
-        "chain": path_file("chain", mem, grok),
-        "polyline": path_file("polyline", mem, grok),
-    }
-    if SECOND is not None:
-        inputs["across_memorised"] = path_file("polyline", mem, f"{SECOND}-mem")
-        inputs["across_grokked"] = path_file("polyline", grok, f"{SECOND}-grok")
-    return inputs
+    """The tables that decide claims C1-C6 (see claim_paths); C5 and C6 need a second seed."""
+    return {"points": expand("results/seed{seed}/points.json", seed=SEEDS), **dict(claim_paths())}

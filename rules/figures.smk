@@ -4,6 +4,7 @@ localrules:
     fig3,
     fig4,
     path_figure,
+    fits,
 
 
 rule fig1:
@@ -89,3 +90,24 @@ rule path_figure:
         code=script_code("plot_paths.py"),
     script:
         "../workflow_scripts/plot_paths.py"
+
+
+rule fits:
+    input:
+        fitted_paths(),
+    output:
+        report("results/fits.pdf", caption="../report/fits.rst", category="Figures"),
+    log:
+        "results/logs/figures/fits.log",
+    conda:
+        "../envs/grokscape.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        settings=settings("plot"),
+        zero_error=config["claims"]["zero_error"],
+        code=script_code("plot_fits.py"),
+    script:
+        "../workflow_scripts/plot_fits.py"

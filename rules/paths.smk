@@ -61,6 +61,7 @@ rule path_summary:
         mem_mb=1000,
         runtime=5,
     params:
+        zero_error=config["claims"]["zero_error"],
         code=script_code("summarise_paths.py"),
     script:
         "../workflow_scripts/summarise_paths.py"

@@ -26,12 +26,10 @@ def bump(center, height, width=0.1):
 
 
 def test_c1_grokking_holds_when_generalisation_comes_much_later():
-    points = {0: {"memorized": 300, "grokked": 2400}, 1: {"memorized": 280, "grokked": 2600}}
-    assert C.c1_grokking(points, TH)["holds"]
-    points[1]["grokked"] = 400
-    assert not C.c1_grokking(points, TH)["holds"]
-    points[1]["grokked"] = None
-    assert not C.c1_grokking(points, TH)["holds"]
+    assert C.c1_grokking({"memorized": 300, "grokked": 2400}, TH)["holds"]
+    assert C.c1_grokking({"memorized": 300, "grokked": 400}, TH)["verdict"] == "does not hold"
+    never = C.c1_grokking({"memorized": 300, "grokked": None}, TH)
+    assert never["verdict"] == "undecided" and "never generalised" in never["reason"]
 
 
 def test_c2_barrier_monotone_validation_and_falling_gradient():
@@ -42,6 +40,10 @@ def test_c2_barrier_monotone_validation_and_falling_gradient():
     wiggly = (1 - T) + bump(0.5, 0.3, 0.05)
     assert not C.c2_segment({**segment, "val_error": wiggly}, TH)["holds"]  # not monotone
     assert not C.c2_segment({**segment, "grad_norm": np.full_like(T, 0.75)}, TH)["holds"]  # no drop
+    half = 0.75 * (1 - T / 2)  # ends at half of point 1's norm: not ~0
+    assert not C.c2_segment({**segment, "grad_norm": half}, TH)["holds"]
+    hump = C.c2_segment({**segment, "grad_norm": segment["grad_norm"] + bump(0.4, 2.0)}, TH)["quantities"]
+    assert hump["grad_norm_max_between"] > 2 and hump["grad_norm_max_at_t"] == pytest.approx(0.4)
 
 
 def test_c3_chain_with_zero_train_error_and_a_quiet_last_segment():
@@ -63,25 +65,71 @@ def test_c4_polyline_generalises_earlier_than_the_segment():
     polyline = path(np.zeros_like(T), np.clip(1.6 - 2.2 * T, 0, 1), np.ones_like(T))
     claim = C.c4_polyline(polyline, segment, TH)
     assert claim["holds"] and claim["quantities"]["polyline_good_val_from_t"] < 0.9
-    assert not C.c4_polyline(segment, segment, TH)["holds"]
+    late = path(np.zeros_like(T), np.clip(1.2 - 1.2 * T, 0, 1), np.ones_like(T))
+    assert C.c4_polyline(late, segment, TH)["verdict"] == "does not hold"
+
+
+def test_claims_on_a_curve_that_did_not_connect_are_undecided_never_refuted():
+    barrier = path(bump(0.5, 0.2), 0.9 - bump(0.5, 0.6), 0.8 - bump(0.5, 0.5))
+    for claim in (
+        C.c4_polyline(barrier, barrier, TH),
+        C.c5_two_memorisations(barrier, TH),
+        C.c6_two_generalisations(barrier, TH),
+    ):
+        assert claim["verdict"] == "undecided" and claim["holds"] is None
+        assert "did not connect" in claim["reason"] and "0.2" in claim["reason"]
+        assert claim["quantities"]["max_train_error"] == pytest.approx(0.2)
 
 
 def test_c5_wide_region_between_two_memorisations():
     polyline = path(np.zeros_like(T), 0.9 - bump(0.5, 0.6), 0.8 - bump(0.5, 0.5))
     assert C.c5_two_memorisations(polyline, TH)["holds"]
     assert not C.c5_two_memorisations({**polyline, "val_error": np.full_like(T, 0.9)}, TH)["holds"]
+    sharp = {**polyline, "grad_norm": 0.8 + bump(0.5, 0.5)}  # generalises but is not wide
+    assert C.c5_two_memorisations(sharp, TH)["verdict"] == "does not hold"
 
 
 def test_c6_flat_path_with_two_symmetric_gradient_hills():
     polyline = path(np.zeros_like(T), np.full_like(T, 0.01), 0.1 + bump(0.25, 0.3) + bump(0.75, 0.3))
     claim = C.c6_two_generalisations(polyline, TH)
-    assert claim["holds"] and claim["quantities"]["two_highest_hills_at_t"] == pytest.approx([0.25, 0.75])
+    assert claim["holds"] and claim["quantities"]["hills_at_t"] == pytest.approx([0.25, 0.75])
+    three = 0.1 + bump(0.2, 0.3, 0.05) + bump(0.5, 0.3, 0.05) + bump(0.8, 0.3, 0.05)
+    assert C.c6_two_generalisations({**polyline, "grad_norm": three}, TH)["quantities"]["grad_norm_hills"] == 3
+    assert not C.c6_two_generalisations({**polyline, "grad_norm": three}, TH)["holds"]
+    ripple = polyline["grad_norm"] + 0.001 * np.sin(40 * T)  # ripples far below the prominence are no hills
+    assert C.c6_two_generalisations({**polyline, "grad_norm": ripple}, TH)["holds"]
     lopsided = 0.1 + bump(0.2, 0.3) + bump(0.45, 0.3, 0.05)
     assert not C.c6_two_generalisations({**polyline, "grad_norm": lopsided}, TH)["holds"]
     assert not C.c6_two_generalisations({**polyline, "val_error": bump(0.5, 0.5)}, TH)["holds"]
 
 
-def test_markdown_table_has_a_row_per_claim_with_its_verdict():
-    points = {0: {"memorized": 300, "grokked": 2400}}
-    text = C.claims_markdown([C.c1_grokking(points, TH)])
-    assert "| C1 |" in text and "**holds**" in text and "ratio: 8" in text
+def _seed(barrier_height: float) -> C.SeedTables:
+    segment = path(bump(0.35, 0.4) * (T > 0.02) * (T < 0.98), 1 - T, 0.75 * (1 - T) + 0.01)
+    first, last = np.linspace(1.0, 0.5, 21), np.linspace(0.11, 0.10, 21)
+    chain = {
+        "t": np.stack([T, T]),
+        "train_error": np.zeros((2, 21)),
+        "train_loss": np.stack([first, last]),
+        "grad_norm": np.stack([first, last]),
+        "node_epochs": np.array([300, 400, 2400]),
+    }
+    polyline = path(bump(0.5, barrier_height), np.clip(1.6 - 2.2 * T, 0, 1), np.ones_like(T))
+    return C.SeedTables(segment, chain, polyline)
+
+
+def test_claims_over_seeds_count_verdicts_and_give_the_spread():
+    points = {0: {"memorized": 300, "grokked": 2400}, 1: {"memorized": 280, "grokked": 400}}
+    flat = path(np.zeros_like(T), np.full_like(T, 0.01), 0.1 + bump(0.25, 0.3) + bump(0.75, 0.3))
+    wide = path(np.zeros_like(T), 0.9 - bump(0.5, 0.6), 0.8 - bump(0.5, 0.5))
+    claims = C.evaluate_claims(points, {0: _seed(0.0), 1: _seed(0.3)}, {(0, 1): C.PairTables(wide, flat)}, TH)
+    by_name = {c["claim"]: c for c in claims}
+    assert list(by_name) == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert by_name["C1"]["verdict"] == "holds for 1 of 2" and by_name["C1"]["counts"]["does not hold"] == 1
+    assert by_name["C1"]["spread"]["memorized"] == {"min": 280, "median": 290, "max": 300}
+    assert by_name["C2"]["verdict"] == "holds" and set(by_name["C2"]["units"]) == {"seed0", "seed1"}
+    assert by_name["C4"]["verdict"] == "holds for 1 of 2, undecided for 1"  # seed 1's polyline has a barrier
+    assert by_name["C4"]["units"]["seed1"]["verdict"] == "undecided" and by_name["C4"]["reasons"]
+    assert by_name["C5"]["units"].keys() == {"seed0-seed1"} and by_name["C6"]["verdict"] == "holds"
+    text = C.claims_markdown(claims)
+    assert text.count("\n| C") == 6 and "**holds for 1 of 2**" in text and "### C4" in text
+    assert "Undecided because the polyline 1→2 did not connect" in text and "| seed1 | undecided |" in text

@@ -1,9 +1,15 @@
+import itertools
+from dataclasses import replace
+
 import numpy as np
+import pytest
 import torch
 
+from grokscape import fitting
 from grokscape.curves import coefficients
 from grokscape.data import make_dataset
-from grokscape.fitting import FitSettings, fit_curve
+from grokscape.fit_settings import fit_l2
+from grokscape.fitting import FitSettings, fit_curve, lr_factor
 from grokscape.landscape import Objective, path_metrics
 from grokscape.model import ModelShape
 from grokscape.points import Thresholds
@@ -20,7 +26,7 @@ def _endpoints():
     return run.snapshots[run.memorized], run.snapshots[run.grokked]
 
 
-def test_fitted_polyline_has_lower_mean_training_loss_than_the_segment(tmp_path):
+def test_fitted_polyline_has_lower_mean_cross_entropy_than_the_segment(tmp_path):
     start, end = _endpoints()
     fit = fit_curve("polyline", 3, start, end, DATA, OBJECTIVE, FitSettings(epochs=40, lr=0.02), CPU)
     for k in start:  # endpoints never move
@@ -30,18 +36,66 @@ def test_fitted_polyline_has_lower_mean_training_loss_than_the_segment(tmp_path)
         {k: torch.stack([start[k], end[k]]) for k in start}, coefficients("segment", t, 2), DATA, OBJECTIVE
     )
     polyline = path_metrics(fit.controls, coefficients("polyline", t, 3), DATA, OBJECTIVE)
-    assert polyline["train_loss"].mean() < segment["train_loss"].mean()
+    assert polyline["train_ce"].mean() < segment["train_ce"].mean()  # l2 = 0: the fit minimises cross-entropy
     assert fit.epoch_loss[-1] < fit.epoch_loss[0]
 
 
-def test_interrupted_fit_resumes_to_the_same_curve(tmp_path, caplog):
+def test_longer_constant_rate_fit_resumes_a_shorter_one_to_the_same_curve(tmp_path, caplog):
     start, end = _endpoints()
     state = tmp_path / "fit.h5"
-    whole = fit_curve("bezier", 3, start, end, DATA, OBJECTIVE, FitSettings(epochs=6, checkpoint_every=3), CPU)
-    fit_curve("bezier", 3, start, end, DATA, OBJECTIVE, FitSettings(epochs=3, checkpoint_every=3), CPU, state)
+    six, three = (FitSettings(epochs=n, checkpoint_every=3, schedule="constant") for n in (6, 3))
+    whole = fit_curve("bezier", 3, start, end, DATA, OBJECTIVE, six, CPU)
+    fit_curve("bezier", 3, start, end, DATA, OBJECTIVE, three, CPU, state)
     assert state.exists()
     caplog.set_level("INFO")
-    resumed = fit_curve("bezier", 3, start, end, DATA, OBJECTIVE, FitSettings(epochs=6, checkpoint_every=3), CPU, state)
+    resumed = fit_curve("bezier", 3, start, end, DATA, OBJECTIVE, six, CPU, state)
     assert "resuming bezier fit from epoch 3" in caplog.text
+    np.testing.assert_array_equal(resumed.epoch_loss, whole.epoch_loss)
+    assert all(torch.equal(resumed.controls[k], whole.controls[k]) for k in whole.controls)
+
+
+def test_garipov_schedule_is_flat_then_linear_down_to_one_percent_then_flat():
+    factors = [lr_factor("garipov", e, 100) for e in range(100)]
+    assert factors[0] == factors[50] == 1.0
+    assert factors[70] == pytest.approx(1 - 0.99 * 0.5)
+    assert factors[90] == pytest.approx(0.01) and factors[99] == pytest.approx(0.01)
+    assert all(a >= b for a, b in itertools.pairwise(factors))
+    assert lr_factor("cosine", 0, 10) == 1.0 and lr_factor("cosine", 5, 10) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="schedule"):
+        lr_factor("step", 0, 10)
+
+
+def test_fit_l2_auto_follows_the_training_optimizer():
+    config = {"polyline": {"l2": "auto"}, "train": {"optimizer": "sgd", "weight_decay": 0.001}}
+    assert fit_l2(config, "polyline") == 0.001
+    config["train"]["optimizer"] = "adamw"
+    assert fit_l2(config, "polyline") == 0.0
+    config["polyline"]["l2"] = 0.5
+    assert fit_l2(config, "polyline") == 0.5
+
+
+class _Killed(Exception):
+    pass
+
+
+RECIPES = [FitSettings(), FitSettings(optimizer="adam", lr=1e-3, schedule="cosine"), FitSettings(t_per_batch=3)]
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=["garipov", "adam-cosine", "three-t"])
+def test_every_recipe_resumes_bit_identically_after_a_kill(tmp_path, monkeypatch, recipe):
+    start, end = _endpoints()
+    settings = replace(recipe, epochs=4, checkpoint_every=2)
+    whole = fit_curve("polyline", 3, start, end, DATA, OBJECTIVE, settings, CPU)
+    state, save_state = tmp_path / "fit.h5", fitting.save_state
+
+    def save_then_die(*args, **kwargs):  # the job is killed right after its first resume state
+        save_state(*args, **kwargs)
+        raise _Killed
+
+    monkeypatch.setattr(fitting, "save_state", save_then_die)
+    with pytest.raises(_Killed):
+        fit_curve("polyline", 3, start, end, DATA, OBJECTIVE, settings, CPU, state)
+    monkeypatch.setattr(fitting, "save_state", save_state)
+    resumed = fit_curve("polyline", 3, start, end, DATA, OBJECTIVE, settings, CPU, state)
     np.testing.assert_array_equal(resumed.epoch_loss, whole.epoch_loss)
     assert all(torch.equal(resumed.controls[k], whole.controls[k]) for k in whole.controls)

@@ -50,6 +50,16 @@ def test_batched_evaluation_equals_a_per_t_loop(setting, t_chunk):
 def test_summary_row_leaves_the_peak_empty_without_a_barrier():
     t = np.linspace(0, 1, 5)
     table = {"t": t, "train_loss": 1 - t, "train_error": np.array([0, 0.3, 0.1, 0, 0.0]), "val_error": 1 - t}
-    row = summary_row({**table, "grad_norm": t})
+    row = summary_row({**table, "grad_norm": t}, zero_error=0.01)
     assert np.isnan(row["train_loss_peak_at"]) and row["train_loss_barrier"] == 0
     assert row["train_error_peak_at"] == 0.25 and row["train_error_barrier"] == pytest.approx(0.3)
+    assert row["connects"] is False and row["max_train_error"] == pytest.approx(0.3)
+    assert summary_row({**table, "grad_norm": t}, zero_error=0.3)["connects"] is True
+
+
+def test_losses_are_stored_in_parts_that_add_up(setting):
+    dataset, controls = setting
+    parts = path_metrics(controls, coefficients("polyline", torch.linspace(0, 1, 3), 3), dataset, OBJECTIVE)
+    for split in ("train", "val"):
+        np.testing.assert_allclose(parts[f"{split}_loss"], parts[f"{split}_ce"] + parts["l2"], rtol=1e-12)
+    assert np.all(parts["l2"] > 0) and np.all(parts["train_ce"] > 0)

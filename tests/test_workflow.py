@@ -47,14 +47,14 @@ def test_path_tables_follow_the_documented_layout(built_workflow):
         assert f["val_error"][-1] == 0.0  # point 2 generalises
     with h5py.File(paths / "polyline" / "seed0-mem__seed1-mem.h5") as f:
         assert sorted(f["controls"]) == ["0", "1", "2"] and f.attrs["end_seed"] == 1
-        assert len(f["fit_loss"]) == 30
+        assert len(f["fit_loss"]) == 2000
     with h5py.File(paths / "chain" / "seed0-mem__seed0-grok.h5") as f:
         nodes = f["node_epochs"][()]
         assert nodes[0] == points["memorized"] and nodes[-1] == points["grokked"]
         assert all(e % 50 == 0 for e in nodes[1:-1]) and np.all(np.diff(nodes) > 0)
         assert all(f[name].shape == (len(nodes) - 1, 9) for name in PATH_COLUMNS)
     summary = pd.read_csv(paths / "summary.csv")
-    assert len(summary) == 8 and set(summary["kind"]) == {"segment", "chain", "polyline", "bezier"}
+    assert len(summary) == 11 and set(summary["kind"]) == {"segment", "chain", "polyline", "bezier"}
     assert (summary["train_error_barrier"] >= 0).all() and (summary["mean_grad_norm"] > 0).all()
 
 
@@ -69,8 +69,8 @@ def test_second_run_does_nothing(built_workflow):
 
 
 # What a dry run plans after one edit: rules whose params (settings or code) changed, and what is downstream.
-FIGURES = {"fig1", "fig3", "fig4", "path_figure", "all"}
-PATH_RULES = {"curve", "chain", "path_summary", "claims", "results_table", "fig4", "path_figure", "all"}
+FIGURES = {"fig1", "fig3", "fig4", "path_figure", "fits", "all"}
+PATH_RULES = {"curve", "chain", "path_summary", "claims", "results_table", "fig4", "path_figure", "fits", "all"}
 AFTER_TRAINING = PATH_RULES | FIGURES | {"train"}
 CONFIG_TABLE = {"configuration_table"}  # the report's record of the settings changes with any setting
 
@@ -82,11 +82,12 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("points", "val_acc", 0.99): AFTER_TRAINING | CONFIG_TABLE,
     ("device", None, "auto"): AFTER_TRAINING | CONFIG_TABLE,
     ("paths", "n_points", 5): PATH_RULES | CONFIG_TABLE,
-    ("polyline", "epochs", 20): {"curve", "path_summary", "claims", "results_table", "path_figure", "all"}
+    ("polyline", "epochs", 20): {"curve", "path_summary", "claims", "results_table", "path_figure", "fits", "all"}
     | CONFIG_TABLE,
-    ("bezier", "lr", 0.02): {"curve", "path_summary", "results_table", "all"} | CONFIG_TABLE,
+    ("bezier", "lr", 0.02): {"curve", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
     ("plot", "dpi", 90): FIGURES | CONFIG_TABLE,
     ("claims", "barrier", 0.1): {"claims", "results_table", "all"} | CONFIG_TABLE,
+    ("claims", "zero_error", 0.02): {"claims", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
     # speed and memory knobs (schema: x-changes-results: false) rerun nothing
     ("paths", "t_chunk", 4): set(),
     ("polyline", "checkpoint_every", 10): set(),
@@ -118,7 +119,11 @@ def test_added_seed_trains_only_that_seed(workflow_copy):
     config["train"]["seeds"] = [0, 1, 2]
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
     planned = jobs_planned(workflow_copy)
-    assert planned["train"] == 1 and "curve" not in planned and "chain" not in planned, planned
+    # its own segment, chain and polyline 1→2 and the pair (1, 2)'s polylines: no earlier path reruns
+    assert planned["train"] == 1 and planned["chain"] == 1 and planned["curve"] == 4, planned
+    outputs = [line for line in snakemake(workflow_copy, "-n").stdout.splitlines() if "output:" in line]
+    assert len([o for o in outputs if "results/paths/" in o]) == 6  # 5 paths + summary
+    assert not any("results/paths/" in o and "seed0-" in o for o in outputs), "a path of seed 0 was planned again"
 
 
 def _comment_docstring_and_layout(source: str) -> str:
@@ -140,10 +145,11 @@ CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
     ("grokscape/pathfiles.py", "code"): PATH_RULES,
     ("grokscape/data.py", "code"): AFTER_TRAINING | {"dataset"},
     ("grokscape/training.py", "code"): AFTER_TRAINING,
-    # train_seed.py reaches fitting and landscape through grokscape/settings.py
-    ("grokscape/fitting.py", "code"): AFTER_TRAINING,
-    ("grokscape/landscape.py", "code"): AFTER_TRAINING,
+    ("grokscape/fitting.py", "code"): PATH_RULES - {"chain", "fig4"},  # chains fit nothing
+    ("grokscape/landscape.py", "code"): PATH_RULES,
     ("grokscape/settings.py", "code"): AFTER_TRAINING,
+    ("grokscape/curve_settings.py", "code"): PATH_RULES,
+    ("grokscape/fit_settings.py", "code"): PATH_RULES - {"chain", "fig4"},
 }
 
 
@@ -199,13 +205,17 @@ def test_s5_composition_trains_through_the_workflow(tmp_path):
 def test_claims_are_decided_from_the_run(built_workflow):
     claims = json.loads((built_workflow / "results/claims.json").read_text())
     assert [c["claim"] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6"]
-    assert all(c["verdict"] in ("holds", "does not hold") and c["quantities"] for c in claims)
-    points = json.loads((built_workflow / "results/seed0/points.json").read_text())
-    assert claims[0]["quantities"]["seed0"]["grokked"] == points["grokked"]
-    with h5py.File(built_workflow / "results/paths/segment/seed0-mem__seed0-grok.h5") as f:
-        assert claims[1]["quantities"]["grad_norm_point1"] == pytest.approx(f["grad_norm"][0])
+    verdicts = ("holds", "does not hold", "undecided", "holds for 1 of 2", "holds for 0 of 2, undecided for 1")
+    assert all(c["verdict"] in verdicts and c["quantities"] for c in claims)
+    for seed in (0, 1):  # C1-C4 are decided for every seed, C5 and C6 for the pair
+        points = json.loads((built_workflow / f"results/seed{seed}/points.json").read_text())
+        assert claims[0]["units"][f"seed{seed}"]["quantities"]["grokked"] == points["grokked"]
+        with h5py.File(built_workflow / f"results/paths/segment/seed{seed}-mem__seed{seed}-grok.h5") as f:
+            grad_norm_point1 = claims[1]["units"][f"seed{seed}"]["quantities"]["grad_norm_point1"]
+            assert grad_norm_point1 == pytest.approx(f["grad_norm"][0])
+    assert set(claims[4]["units"]) == {"seed0-seed1"}
     markdown = (built_workflow / "results/claims.md").read_text()
-    assert markdown.count("| C") == 6
+    assert markdown.count("\n| C") == 6 and markdown.count("| seed0 |") == 4
 
 
 def test_html_report_holds_figures_captions_claims_and_configuration(workflow_copy):

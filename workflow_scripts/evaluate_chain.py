@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from grokscape import settings as cfg
+from grokscape import curve_settings as cfg
 from grokscape.checkpoints import load_checkpoint, saved_epochs
 from grokscape.configuration import job_settings
 from grokscape.curves import chain_coefficients, stack_controls

@@ -4,13 +4,14 @@ from pathlib import Path
 
 import torch
 
-from grokscape import settings as cfg
+from grokscape import curve_settings as cfg
 from grokscape.checkpoints import load_checkpoint
 from grokscape.configuration import job_settings
 from grokscape.curves import coefficients
 from grokscape.data import load_dataset
 from grokscape.devices import resolve_device
 from grokscape.endpoints import Endpoint
+from grokscape.fit_settings import fit_settings
 from grokscape.fitting import fit_curve
 from grokscape.landscape import path_metrics
 from grokscape.pathfiles import path_attrs, write_path
@@ -36,7 +37,7 @@ with job(snakemake) as log:
         end,
         dataset,
         objective,
-        cfg.fit_settings(config, kind),
+        fit_settings(config, kind),
         device,
         resume_path=snakemake.params.resume,
     )
@@ -45,8 +46,15 @@ with job(snakemake) as log:
     metrics = path_metrics(
         controls, coefficients(kind, t, n_controls), dataset.to(device), objective, config["paths"]["t_chunk"]
     )
+    max_train_error = float(metrics["train_error"].max())
     attrs = path_attrs(
-        kind, wildcards.a, wildcards.b, (start_epoch, end_epoch), snakemake.params.settings, n_controls=n_controls
+        kind,
+        wildcards.a,
+        wildcards.b,
+        (start_epoch, end_epoch),
+        snakemake.params.settings,
+        n_controls=n_controls,
+        max_train_error=max_train_error,
     )
     write_path(
         snakemake.output[0],
@@ -55,9 +63,17 @@ with job(snakemake) as log:
         controls=fit.controls if n_controls > 2 else None,
     )
     Path(snakemake.params.resume).unlink(missing_ok=True)
-    log.info(
-        "train error max %.4f, grad norm %.4f -> %.4f",
-        metrics["train_error"].max(),
-        metrics["grad_norm"][0],
-        metrics["grad_norm"][-1],
-    )
+    grad_norm = metrics["grad_norm"]
+    log.info("train error max %.4f, grad norm %.4f -> %.4f", max_train_error, grad_norm[0], grad_norm[-1])
+    zero_error = snakemake.config["claims"]["zero_error"]  # read, not a param: it only decides the warning
+    if n_controls > 2 and max_train_error > zero_error:
+        log.warning(
+            "%s %s__%s did not connect: max train error %.4f along the curve, above claims.zero_error = %g by %.4f; "
+            "its verdicts stay undecided (fit longer, or see docs/fitting.md)",
+            kind,
+            wildcards.a,
+            wildcards.b,
+            max_train_error,
+            zero_error,
+            max_train_error - zero_error,
+        )

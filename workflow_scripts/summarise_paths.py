@@ -12,7 +12,7 @@ with job(snakemake) as log:
     for path in snakemake.input:
         columns, attrs = read_path(path)
         identity = {key: attrs[key] for key in ("kind", "start", "end", "start_epoch", "end_epoch")}
-        rows.append({**identity, **summary_row(columns)})
+        rows.append({**identity, **summary_row(columns, snakemake.params.zero_error)})
     with atomic_write(snakemake.output[0]) as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6g")
     log.info("summarised %d paths", len(rows))

@@ -64,6 +64,6 @@ def weights_at(coeffs: torch.Tensor, controls: Params) -> Params:
     """φ at each row of `coeffs` (T, K): one set of weights per t, shape (T, *param_shape)."""
     out = {}
     for name, stacked in controls.items():
-        c = coeffs.to(stacked.dtype)
+        c = coeffs.to(device=stacked.device, dtype=stacked.dtype)
         out[name] = (c @ stacked.flatten(1)).unflatten(1, stacked.shape[1:])
     return out

@@ -18,7 +18,9 @@ from grokscape.curves import weights_at
 from grokscape.data import Dataset
 from grokscape.model import Params, TokenTables, forward_from_tables, squared_norm, token_tables
 
-METRICS = ("train_loss", "train_error", "val_loss", "val_error", "grad_norm")
+# Losses are stored in parts as well as summed: cross-entropy (`*_ce`), the L2 term `l2` =
+# (weight_decay/2)·‖w‖², and `*_loss` = cross-entropy + l2, the objective the paper plots.
+METRICS = ("train_loss", "train_error", "val_loss", "val_error", "grad_norm", "train_ce", "val_ce", "l2")
 
 
 @dataclass(frozen=True)
@@ -69,12 +71,16 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
             val_sums += torch.stack([ce.sum(-1), correct.sum(-1)]).double().cpu()
 
     n_train, n_val = dataset.train_index.numel(), dataset.val_index.numel()
+    train_ce, val_ce = train_sums[0] / n_train, val_sums[0] / n_val
     return {
-        "train_loss": train_sums[0] / n_train + l2,
+        "train_loss": train_ce + l2,
         "train_error": 1 - train_sums[1] / n_train,
-        "val_loss": val_sums[0] / n_val + l2,
+        "val_loss": val_ce + l2,
         "val_error": 1 - val_sums[1] / n_val,
         "grad_norm": grad_norm_sum / len(batches),
+        "train_ce": train_ce,
+        "val_ce": val_ce,
+        "l2": l2,
     }
 
 
@@ -89,14 +95,20 @@ def _cross_entropy(
     return ce, (logits.argmax(-1) == c).float()
 
 
-def summary_row(table: dict[str, np.ndarray]) -> dict[str, float]:
-    """Barrier heights (max along the path above the larger endpoint) and where they peak,
+def connects(table: dict[str, np.ndarray], zero_error: float) -> bool:
+    """A path connects its endpoints when train error stays at most `zero_error` along all of it."""
+    return bool(np.max(table["train_error"]) <= zero_error)
+
+
+def summary_row(table: dict[str, np.ndarray], zero_error: float) -> dict[str, float]:
+    """Whether the path connects (train error ≤ `zero_error` everywhere), its max train error,
+    barrier heights (max along the path above the larger endpoint) and where they peak,
     the worst validation error and the mean gradient norm. For a chain (2-D columns) the
     position is `segment index + t`, so it runs from 0 to the number of segments; a path without
     a barrier has no peak (NaN)."""
     t = np.asarray(table["t"], dtype=float)
     position = (t + np.arange(t.shape[0])[:, None] if t.ndim == 2 else t).reshape(-1)
-    row = {}
+    row = {"connects": connects(table, zero_error), "max_train_error": float(np.max(table["train_error"]))}
     for metric in ("train_loss", "train_error"):
         values = np.asarray(table[metric]).reshape(-1)
         row[f"{metric}_barrier"] = float(values.max() - max(values[0], values[-1]))

@@ -81,8 +81,19 @@ def figure3(
             ax.plot(epochs[marked], np.asarray(history[column])[marked], "o", mfc="none", color="red", ms=5)
         for key, label in (("memorized", "point 1"), ("grokked", "point 2")):
             if points[seed][key] is not None:
-                ax.axvline(max(points[seed][key], 1), color="k", ls=":", lw=1)
-                ax.annotate(f"{label}\n(epoch {points[seed][key]})", (max(points[seed][key], 1), 0.5), fontsize=8)
+                x = max(points[seed][key], 1)
+                ax.axvline(x, color="k", ls=":", lw=1)
+                # written along the line, left of it, so it never runs into the next panel
+                ax.text(
+                    x,
+                    0.5,
+                    f"{label} (epoch {points[seed][key]}) ",
+                    rotation=90,
+                    ha="right",
+                    va="center",
+                    fontsize=8,
+                    transform=ax.get_xaxis_transform(),
+                )
         ax.set_title(f"seed {seed}: snapshots (red circles)")
         ax.legend(fontsize=8, loc="lower right")
     save(fig, path, style)
@@ -92,12 +103,9 @@ def _panel_values(columns: Mapping[str, np.ndarray], panel: str, split: str) -> 
     return columns[f"{split}_{panel}"] if panel != "grad_norm" else columns["grad_norm"]
 
 
-def path_panels(
-    axes: Sequence[plt.Axes], columns: Mapping[str, np.ndarray], style: Style, faint: bool = False, label: str = ""
-) -> None:
-    """Loss, error and gradient norm vs t on three axes; `faint` draws a comparison path."""
+def path_panels(axes: Sequence[plt.Axes], columns: Mapping[str, np.ndarray], style: Style) -> None:
+    """Loss (cross-entropy + L2, and cross-entropy alone dashed), error and gradient norm vs t."""
     t = columns["t"]
-    kw = {"alpha": 0.35, "ls": "--", "lw": 1} if faint else {"lw": 1.8}
     for ax, (panel, ylabel) in zip(axes, PANELS, strict=True):
         splits = ("train",) if panel == "grad_norm" else ("train", "val")
         for split in splits:
@@ -105,44 +113,69 @@ def path_panels(
             name = "train" if split == "train" else "validation"
             if panel == "grad_norm":
                 name = "train minibatches"
-            ax.plot(t, _panel_values(columns, panel, split), color=color, label=f"{name}{label}", **kw)
+            ax.plot(t, _panel_values(columns, panel, split), color=color, lw=1.8, label=name)
+            if panel == "loss":
+                ax.plot(t, columns[f"{split}_ce"], color=color, lw=1, ls="--", label=f"{name} cross-entropy only")
         ax.set(xlabel="t", ylabel=ylabel)
     axes[0].set_yscale("log")
 
 
-def path_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path: str, style: Style) -> None:
-    """Figures 2, 5, 6, 7: the first path bold, any further ones faint for comparison."""
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
-    for index, (columns, attrs) in enumerate(paths):
-        path_panels(axes, columns, style, faint=index > 0, label=f" ({attrs['kind']})")
-    main = paths[0][1]
-    fig.suptitle(
-        f"{main['kind']}: {main['start']} (epoch {main['start_epoch']}, t=0) → {main['end']} "
-        f"(epoch {main['end_epoch']}, t=1)"
+def _path_title(attrs: Mapping) -> str:
+    return (
+        f"{attrs['kind']}: {attrs['start']} (epoch {attrs['start_epoch']}, t=0) → {attrs['end']} "
+        f"(epoch {attrs['end_epoch']}, t=1)"
     )
-    for ax in axes:
-        ax.legend(fontsize=7)
+
+
+def path_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path: str, style: Style) -> None:
+    """Figures 2, 5, 6, 7: one row per path, each on its own scales, so a comparison segment with a
+    large barrier never flattens the curve the figure is about; one legend below all panels."""
+    fig, axes = plt.subplots(len(paths), 3, figsize=(14, 3.6 * len(paths)), squeeze=False)
+    for row, (columns, attrs) in zip(axes, paths, strict=True):
+        path_panels(row, columns, style)
+        row[1].set_title(_path_title(attrs), fontsize=10)
+    handles = [h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]]
+    labels = [label for ax in axes[0] for label in ax.get_legend_handles_labels()[1]]
+    fig.tight_layout(rect=(0, 0.06 / len(paths), 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    save(fig, path, style)
+
+
+def fits_figure(fits: Sequence[tuple[np.ndarray, Mapping]], zero_error: float, path: str, style: Style) -> None:
+    """The fit objective against epoch for every fitted curve, and whether it connects: convergence at a glance."""
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for fit_loss, attrs in fits:
+        worst = attrs["max_train_error"]
+        verdict = "connects" if worst <= zero_error else "does NOT connect"
+        label = f"{attrs['kind']} {attrs['start']} → {attrs['end']}: max train error {worst:.3g}, {verdict}"
+        ax.plot(np.arange(1, len(fit_loss) + 1), fit_loss, label=label)
+    ax.set(xlabel="fit epoch", ylabel="fit objective, mean over the epoch's minibatches", yscale="log")
+    ax.set_title("convergence of the fitted curves")
+    ax.legend(fontsize=7, loc="upper right")
     save(fig, path, style)
 
 
 def figure4(columns: Mapping[str, np.ndarray], attrs: Mapping, path: str, style: Style) -> None:
-    """Chain: first and last segment as rows of three panels, and train/validation error along it all."""
+    """Chain: first and last segment as rows of three panels, then loss, error and gradient norm along
+    the whole chain (what C3 compares)."""
     nodes = np.asarray(columns["node_epochs"])
-    fig = plt.figure(figsize=(14, 9))
-    grid = fig.add_gridspec(3, 3, height_ratios=(1, 1, 0.8))
+    fig = plt.figure(figsize=(14, 11))
+    grid = fig.add_gridspec(3, 3, height_ratios=(1, 1, 1.1))
     n_segments = len(nodes) - 1
     for row, segment in enumerate((0, n_segments - 1)):
         axes = [fig.add_subplot(grid[row, i]) for i in range(3)]
         path_panels(axes, {k: v[segment] for k, v in columns.items() if k != "node_epochs"}, style)
         axes[0].set_title(f"segment {segment + 1}/{n_segments}: epoch {nodes[segment]} → {nodes[segment + 1]}")
         axes[1].legend(fontsize=7)
-    strip = fig.add_subplot(grid[2, :])
     position = (columns["t"] + np.arange(n_segments)[:, None]).reshape(-1)
-    strip.plot(position, columns["train_error"].reshape(-1), color=style.train_color, label="train error")
-    strip.plot(position, columns["val_error"].reshape(-1), color=style.val_color, label="validation error")
-    strip.set_xticks(np.arange(n_segments + 1), [str(e) for e in nodes], rotation=90, fontsize=7)
-    strip.set(xlabel="chain node (epoch)", ylabel="error", title="error along the whole chain")
-    strip.legend(fontsize=8)
+    strips = [fig.add_subplot(grid[2, i]) for i in range(3)]
+    for ax, (panel, ylabel) in zip(strips, PANELS, strict=True):
+        for split in ("train",) if panel == "grad_norm" else ("train", "val"):
+            color = style.train_color if split == "train" else style.val_color
+            ax.plot(position, _panel_values(columns, panel, split).reshape(-1), color=color, lw=1)
+        ax.set_xticks(np.arange(n_segments + 1), [str(e) for e in nodes], rotation=90, fontsize=6)
+        ax.set(xlabel="chain node (epoch)", ylabel=ylabel, title=f"{ylabel} along the whole chain")
+    strips[0].set_yscale("log")
     fig.suptitle(f"chain of segments through the snapshots of {attrs['start']} → {attrs['end']}")
     fig.tight_layout()
     save(fig, path, style)

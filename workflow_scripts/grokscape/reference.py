@@ -42,12 +42,13 @@ Forward = Callable[[Params, torch.Tensor, torch.Tensor, int], torch.Tensor]
 def point_metrics(params: Params, dataset: Dataset, objective: Objective, model: Forward = forward) -> dict[str, float]:
     """All path metrics at one weight vector, computed the straightforward way by `model`."""
     l2 = objective.weight_decay / 2 * squared_norm(params).item()
-    out = {}
+    out = {"l2": l2}
     with torch.no_grad():
         for split, index in (("train", dataset.train_index), ("val", dataset.val_index)):
             a, b, c = dataset.subset(index)
             logits = model(params, a, b, objective.n_heads)
-            out[f"{split}_loss"] = F.cross_entropy(logits, c).item() + l2
+            out[f"{split}_ce"] = F.cross_entropy(logits, c).item()
+            out[f"{split}_loss"] = out[f"{split}_ce"] + l2
             out[f"{split}_error"] = 1 - (logits.argmax(-1) == c).float().mean().item()
     norms = []
     for batch in dataset.train_index.split(objective.batch_size):

@@ -1,0 +1,64 @@
+"""Issue 12: fitted curves connect with the default recipe, fit quality is reported, and a curve
+that does not connect decides nothing. Real Snakemake runs of the tiny configuration (AdamW with
+decoupled weight decay 1.0, the case where an L2 term in the fit objective used to stop every curve)."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import pandas as pd
+import pytest
+import yaml
+from conftest import snakemake
+
+pytestmark = pytest.mark.workflow
+
+ACROSS = "seed0-mem__seed1-mem"
+
+
+def _row(summary: pd.DataFrame, kind: str, name: str) -> pd.Series:
+    start, end = name.split("__")
+    return summary[(summary.kind == kind) & (summary.start == start) & (summary.end == end)].iloc[0]
+
+
+def _configure(workdir, **sections) -> None:
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    for section, values in sections.items():
+        config[section].update(values)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+
+
+def test_default_fit_connects_two_seeds_memorisations_where_the_segment_does_not(built_workflow):
+    summary = pd.read_csv(built_workflow / "results/paths/summary.csv")
+    polyline, segment = _row(summary, "polyline", ACROSS), _row(summary, "segment", ACROSS)
+    assert bool(polyline.connects) and polyline.max_train_error <= 0.01
+    assert not bool(segment.connects) and segment.max_train_error > 0.3  # a real barrier on the segment
+    with h5py.File(built_workflow / f"results/paths/polyline/{ACROSS}.h5") as f:
+        assert f.attrs["max_train_error"] == pytest.approx(f["train_error"][()].max())
+        assert len(f["fit_loss"]) == 2000 and f["fit_loss"][-1] < f["fit_loss"][0]
+        assert f["train_loss"][()] == pytest.approx(f["train_ce"][()] + f["l2"][()])
+    assert (summary.connects == (summary.max_train_error <= 0.01)).all()
+    assert (built_workflow / "results/fits.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_l2_of_a_decoupled_decay_in_the_fit_objective_stops_the_curve_auto_leaves_it_out(workflow_copy):
+    _configure(workflow_copy, polyline={"l2": 1.0})  # the run's AdamW weight decay, as an L2 term
+    snakemake(workflow_copy, f"results/paths/polyline/{ACROSS}.h5")
+    with h5py.File(workflow_copy / f"results/paths/polyline/{ACROSS}.h5") as f:
+        assert f.attrs["max_train_error"] > 0.1
+    log = (workflow_copy / f"results/logs/paths/polyline/{ACROSS}.log").read_text()
+    assert f"polyline {ACROSS} did not connect: max train error" in log
+
+
+def test_a_fit_cut_to_one_epoch_leaves_the_claims_on_it_undecided(workflow_copy):
+    _configure(workflow_copy, polyline={"epochs": 1})
+    snakemake(workflow_copy, "results/claims.json")
+    claims = {c["claim"]: c for c in json.loads((workflow_copy / "results/claims.json").read_text())}
+    c5 = claims["C5"]
+    assert c5["verdict"] == "undecided" and c5["holds"] is False
+    assert "polyline 1→1′ did not connect its endpoints (max train error" in c5["reasons"][0]
+    assert c5["units"]["seed0-seed1"]["quantities"]["max_train_error"] > 0.01
+    markdown = (workflow_copy / "results/claims.md").read_text()
+    assert "| C5 |" in markdown and "**undecided**" in markdown
+    assert "Undecided because the polyline 1→1′ did not connect its endpoints" in markdown
