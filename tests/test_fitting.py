@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from grokscape import fitting
+from grokscape import resume
 from grokscape.curves import coefficients
 from grokscape.data import make_dataset
 from grokscape.fit_settings import fit_l2
@@ -86,16 +86,16 @@ def test_every_recipe_resumes_bit_identically_after_a_kill(tmp_path, monkeypatch
     start, end = _endpoints()
     settings = replace(recipe, epochs=4, checkpoint_every=2)
     whole = fit_curve("polyline", 3, start, end, DATA, OBJECTIVE, settings, CPU)
-    state, save_state = tmp_path / "fit.h5", fitting.save_state
+    state, save_state = tmp_path / "fit.h5", resume.save_state
 
     def save_then_die(*args, **kwargs):  # the job is killed right after its first resume state
         save_state(*args, **kwargs)
         raise _Killed
 
-    monkeypatch.setattr(fitting, "save_state", save_then_die)
+    monkeypatch.setattr(resume, "save_state", save_then_die)
     with pytest.raises(_Killed):
         fit_curve("polyline", 3, start, end, DATA, OBJECTIVE, settings, CPU, state)
-    monkeypatch.setattr(fitting, "save_state", save_state)
+    monkeypatch.setattr(resume, "save_state", save_state)
     resumed = fit_curve("polyline", 3, start, end, DATA, OBJECTIVE, settings, CPU, state)
     np.testing.assert_array_equal(resumed.epoch_loss, whole.epoch_loss)
     assert all(torch.equal(resumed.controls[k], whole.controls[k]) for k in whole.controls)

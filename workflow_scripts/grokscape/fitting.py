@@ -26,7 +26,7 @@ from grokscape.curves import coefficients, initial_controls, weights_at
 from grokscape.data import Dataset
 from grokscape.landscape import Objective
 from grokscape.model import Params, forward_by_token, squared_norm
-from grokscape.resume import digest, fingerprint, load_state, optimizer_tensors, restore_optimizer, save_state
+from grokscape.resume import LoopState, digest, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +110,15 @@ def fit_curve(
             "device": device.type,
         }
     )
+    resume = LoopState(resume_path, stamp, optimizer, sampler)
     epoch, epoch_loss = 0, []
-    state = load_state(resume_path, stamp) if resume_path else None
+    state = resume.restore()
     if state is not None:
         tensors, meta = state
         epoch, epoch_loss = meta["epoch"], tensors["epoch_loss"].tolist()
         with torch.no_grad():
             for name, value in free.items():
                 value.copy_(tensors[f"free/{name}"])
-        restore_optimizer(optimizer, tensors)
-        sampler.set_state(tensors["sampler"])
         log.info("resuming %s fit from epoch %d (%s)", kind, epoch, resume_path)
 
     started, start_epoch = time.perf_counter(), epoch
@@ -155,11 +154,7 @@ def fit_curve(
                 rate,
                 (settings.epochs - epoch) / rate,
             )
-            if resume_path:
-                tensors = {f"free/{k}": v for k, v in free.items()}
-                tensors.update(optimizer_tensors(optimizer))
-                tensors["sampler"] = sampler.get_state()
-                tensors["epoch_loss"] = np.asarray(epoch_loss)
-                save_state(resume_path, stamp, tensors, {"epoch": epoch})
+            tensors = {f"free/{k}": v for k, v in free.items()}
+            resume.save({**tensors, "epoch_loss": np.asarray(epoch_loss)}, {"epoch": epoch})
     fitted = {k: torch.cat([controls[k][:1], free[k].detach(), controls[k][-1:]]).cpu() for k in free}
     return FitResult(fitted, np.asarray(epoch_loss))

@@ -1,8 +1,10 @@
-"""Resume state for long jobs (training, curve fitting), kept outside Snakemake's outputs.
+"""Resume state for long loops (training, curve fitting), kept outside Snakemake's outputs.
 
 Snakemake deletes the outputs of a failed job, so the state lives in `results/.resume/`.
 It is stamped with a fingerprint of every setting that shapes the computation; a state with
 another fingerprint is ignored and later overwritten, so changed settings start afresh.
+`LoopState` is what both loops use: it restores and saves the optimizer and the random
+generator itself, the loop adds its own tensors (weights, history) and metadata (epoch).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +83,31 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, tensors: Mapping[str, to
             _, index, key = name.split("/")
             state.setdefault(int(index), {})[key] = value
     optimizer.load_state_dict({"state": state, "param_groups": optimizer.state_dict()["param_groups"]})
+
+
+@dataclass
+class LoopState:
+    """The resume state of one loop: where it lives, its fingerprint, and the optimizer and random
+    generator whose state it carries. Without a path it neither restores nor saves anything."""
+
+    path: str | Path | None
+    stamp: str
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+
+    def restore(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
+        """Load a matching saved state into the optimizer and generator; the loop's tensors and meta, or None."""
+        state = load_state(self.path, self.stamp) if self.path else None
+        if state is not None and "generator" not in state[0]:
+            log.info("ignoring resume state %s: an older layout", self.path)
+            return None
+        if state is not None:
+            tensors, _ = state
+            restore_optimizer(self.optimizer, tensors)
+            self.generator.set_state(tensors["generator"])
+        return state
+
+    def save(self, tensors: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
+        if self.path:
+            everything = {**tensors, **optimizer_tensors(self.optimizer), "generator": self.generator.get_state()}
+            save_state(self.path, self.stamp, everything, meta)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from grokscape.data import Dataset
 from grokscape.model import ModelShape, Params, forward, forward_from_tables, init_params, squared_norm, token_tables
 from grokscape.points import Thresholds, reached
-from grokscape.resume import fingerprint, load_state, optimizer_tensors, restore_optimizer, save_state
+from grokscape.resume import LoopState, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -144,15 +144,14 @@ def train_seed(
     snapshots: dict[int, Params] = {}
     memorized = grokked = diverged = None
     epoch = 0
-    state = load_state(resume_path, stamp) if resume_path else None
+    resume = LoopState(resume_path, stamp, optimizer, shuffle)
+    state = resume.restore()
     if state is not None:
         tensors, meta = state
         epoch, memorized, grokked = meta["epoch"], meta["memorized"], meta["grokked"]
         with torch.no_grad():
             for name, value in params.items():
                 value.copy_(tensors[f"params/{name}"])
-        restore_optimizer(optimizer, tensors)
-        shuffle.set_state(tensors["shuffle"])
         history = {name: tensors[f"history/{name}"].tolist() for name in HISTORY_COLUMNS}
         snapshots = _snapshots_from(tensors)
         log.info("resuming seed %d from epoch %d (%s)", seed, epoch, resume_path)
@@ -187,8 +186,9 @@ def train_seed(
             _log_progress(
                 seed, epoch, metrics, (epoch - start_epoch) / (time.perf_counter() - started), settings, grokked
             )
-            if resume_path:
-                _save(resume_path, stamp, params, optimizer, shuffle, history, snapshots, epoch, memorized, grokked)
+            resume.save(
+                _loop_tensors(params, history, snapshots), {"epoch": epoch, "memorized": memorized, "grokked": grokked}
+            )
     if diverged is None:
         snapshots.setdefault(epoch, _copy(params))
     return TrainResult({k: np.asarray(v) for k, v in history.items()}, snapshots, memorized, grokked, diverged)
@@ -223,16 +223,15 @@ def _log_progress(seed, epoch, metrics, rate, settings, grokked) -> None:
     )
 
 
-def _save(path, stamp, params, optimizer, shuffle, history, snapshots, epoch, memorized, grokked) -> None:
+def _loop_tensors(params: Params, history: dict[str, list[float]], snapshots: dict[int, Params]) -> dict:
+    """What a training run's resume state holds besides the optimizer and the shuffle generator."""
     tensors: dict[str, object] = {f"params/{k}": v for k, v in params.items()}
-    tensors["shuffle"] = shuffle.get_state()
     for name, value in history.items():
         tensors[f"history/{name}"] = np.asarray(value)
-    tensors.update(optimizer_tensors(optimizer))
     for snap_epoch, snap in snapshots.items():
         for name, value in snap.items():
             tensors[f"snapshots/{snap_epoch}/{name}"] = value
-    save_state(path, stamp, tensors, {"epoch": epoch, "memorized": memorized, "grokked": grokked})
+    return tensors
 
 
 def _snapshots_from(tensors: dict[str, torch.Tensor]) -> dict[int, Params]:
