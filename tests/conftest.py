@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -74,3 +76,26 @@ def workflow_copy(built_workflow: Path, tmp_path: Path) -> Path:
     target = tmp_path / "run"
     shutil.copytree(built_workflow, target, symlinks=True)
     return target
+
+
+def assert_path_endpoints_match_training(workdir: Path) -> None:
+    """Every path's cross-entropy and error at its two ends equal what training measured at those epochs
+    (to 1e-5): path jobs read the right weights, on the right device, and compute what training did."""
+    histories = {}
+    for seed in (0, 1):
+        with h5py.File(workdir / f"results/seed{seed}/history.h5") as f:
+            histories[seed] = {k: f[k][()] for k in f}
+    paths = sorted((workdir / "results/paths").glob("*/*.h5"))
+    assert paths
+    for path in paths:
+        with h5py.File(path) as f:
+            columns = {k: f[k][()] for k in ("train_ce", "val_ce", "train_error", "val_error")}
+            attrs = dict(f.attrs)
+        for end, index in (("start", 0), ("end", -1)):
+            history, epoch = histories[int(attrs[f"{end}_seed"])], int(attrs[f"{end}_epoch"])
+            at = {k: np.reshape(v, -1)[index] for k, v in columns.items()}
+            where = (path.name, end)
+            assert at["train_ce"] == pytest.approx(history["train_loss"][epoch], abs=1e-5), where
+            assert at["val_ce"] == pytest.approx(history["val_loss"][epoch], abs=1e-5), where
+            assert at["train_error"] == pytest.approx(1 - history["train_acc"][epoch], abs=1e-5), where
+            assert at["val_error"] == pytest.approx(1 - history["val_acc"][epoch], abs=1e-5), where

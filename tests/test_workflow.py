@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, SNAKEMAKE, jobs_planned, new_workdir, snakemake
+from conftest import REPO, SNAKEMAKE, assert_path_endpoints_match_training, jobs_planned, new_workdir, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -56,6 +56,10 @@ def test_path_tables_follow_the_documented_layout(built_workflow):
     summary = pd.read_csv(paths / "summary.csv")
     assert len(summary) == 11 and set(summary["kind"]) == {"segment", "chain", "polyline", "bezier"}
     assert (summary["train_error_barrier"] >= 0).all() and (summary["mean_grad_norm"] > 0).all()
+
+
+def test_every_path_starts_and_ends_where_training_measured_its_endpoints(built_workflow):
+    assert_path_endpoints_match_training(built_workflow)
 
 
 def test_every_figure_is_a_real_pdf(built_workflow):

@@ -1,0 +1,51 @@
+"""The workflow on a CUDA GPU, end to end (issue 14). Skipped, with the reason, on a machine without one.
+
+Every path's metrics at its endpoints must equal what training measured at those epochs (cross-entropy
+and accuracy of the whole train and validation sets), to 1e-5: the path jobs read the right weights,
+on the right device, and compute what training computed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import assert_path_endpoints_match_training, new_workdir, snakemake
+
+from grokscape.curves import coefficients
+from grokscape.data import make_dataset
+from grokscape.fitting import FitSettings, fit_curve
+from grokscape.landscape import Objective, path_metrics
+from grokscape.model import ModelShape, init_params
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)"),
+]
+
+
+def test_path_metrics_and_fits_run_on_the_gpu_and_agree_with_the_cpu():
+    shape, objective = ModelShape(13, 16, 2, 32), Objective(2, 0.01, 40)
+    dataset = make_dataset("mul", 13, 0.6, 0)
+    start, end = init_params(shape, 0), init_params(shape, 1)
+    cuda = torch.device("cuda")
+    fit = fit_curve("polyline", 3, start, end, dataset, objective, FitSettings(epochs=3), cuda)
+    t = torch.linspace(0, 1, 5, dtype=torch.float64)
+    on_cpu = path_metrics(fit.controls, coefficients("polyline", t, 3), dataset, objective)
+    on_gpu = path_metrics(
+        {k: v.to(cuda) for k, v in fit.controls.items()}, coefficients("polyline", t, 3), dataset.to(cuda), objective
+    )
+    for name, values in on_cpu.items():
+        np.testing.assert_allclose(on_gpu[name], values, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.workflow
+def test_tiny_workflow_end_to_end_on_the_gpu(tmp_path):
+    workdir = new_workdir(tmp_path, {"device": "cuda"})
+    snakemake(workdir)
+    for seed in (0, 1):
+        assert "cuda" in (workdir / f"results/logs/train/seed{seed}.log").read_text()
+    assert_path_endpoints_match_training(workdir)
+    assert json.loads((workdir / "results/claims.json").read_text())
