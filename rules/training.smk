@@ -11,9 +11,10 @@ rule train:
         "results/benchmarks/train/seed{seed}.tsv"
     conda:
         "../envs/grokscape.yaml"
-    # One thread per job: a seed's small matrix products use a second core poorly, so jobs
-    # side by side finish sooner (benchmarks/README.md). One job alone: --set-threads train=2.
-    threads: 1
+    # The cores shared out over the seeds: one thread each when there are at least as many seeds
+    # as cores (jobs side by side finish sooner than one 2-thread job after another,
+    # benchmarks/README.md), more when fewer seeds train. On a cluster: --set-threads train=N.
+    threads: min(4, max(1, workflow.cores // len(SEEDS)))
     resources:
         mem_mb=2000,
         runtime=240,

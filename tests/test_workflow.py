@@ -272,3 +272,11 @@ def test_readme_results_table_is_read_from_the_run(built_workflow):
     assert f"| chain | seed0-mem | seed0-grok | {chain['start_epoch']} | {chain['end_epoch']} |" in table
     for claim in json.loads((built_workflow / "results/claims.json").read_text()):
         assert f"| {claim['claim']} | {claim['verdict']} |" in table
+
+
+@pytest.mark.parametrize(("seeds", "threads"), [([0], 2), ([0, 1], 1), ([0, 1, 2], 1)])
+def test_training_shares_the_cores_out_over_the_seeds(tmp_path, seeds, threads):
+    workdir = new_workdir(tmp_path, {"train": {"seeds": seeds}})
+    out = snakemake(workdir, "-n", "results/seed0/points.json").stdout
+    train_job = out.split("rule train:")[1].split("rule ")[0]
+    assert (f"threads: {threads}" in train_job) == (threads > 1), train_job  # Snakemake prints no "threads: 1"
