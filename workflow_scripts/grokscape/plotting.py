@@ -134,10 +134,9 @@ def path_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path:
     for row, (columns, attrs) in zip(axes, paths, strict=True):
         path_panels(row, columns, style)
         row[1].set_title(_path_title(attrs), fontsize=10)
-    handles = [h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]]
-    labels = [label for ax in axes[0] for label in ax.get_legend_handles_labels()[1]]
+    legend = {label: h for ax in axes[0] for h, label in zip(*ax.get_legend_handles_labels(), strict=True)}
     fig.tight_layout(rect=(0, 0.06 / len(paths), 1, 1))
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=len(legend), fontsize=8, frameon=False)
     save(fig, path, style)
 
 
@@ -148,10 +147,14 @@ def fits_figure(fits: Sequence[tuple[np.ndarray, Mapping]], zero_error: float, p
         worst = attrs["max_train_error"]
         verdict = "connects" if worst <= zero_error else "does NOT connect"
         label = f"{attrs['kind']} {attrs['start']} → {attrs['end']}: max train error {worst:.3g}, {verdict}"
-        ax.plot(np.arange(1, len(fit_loss) + 1), fit_loss, label=label)
-    ax.set(xlabel="fit epoch", ylabel="fit objective, mean over the epoch's minibatches", yscale="log")
+        epochs = np.arange(1, len(fit_loss) + 1)
+        (line,) = ax.plot(epochs, fit_loss, lw=0.5, alpha=0.3)
+        window = max(1, len(fit_loss) // 50)  # the epoch-to-epoch noise of one t per minibatch, averaged out
+        smooth = np.convolve(fit_loss, np.ones(window) / window, mode="valid")
+        ax.plot(epochs[window - 1 :], smooth, color=line.get_color(), lw=1.6, label=label)
+    ax.set(xlabel="fit epoch", ylabel="fit objective per epoch (bold: running mean)", yscale="log")
     ax.set_title("convergence of the fitted curves")
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=1, frameon=False)
     save(fig, path, style)
 
 
