@@ -44,9 +44,7 @@ def _parsed(path: Path, root: Path, text: str) -> tuple[str, frozenset[Path]]:
     imports = frozenset(_library_imports(tree, path, root))
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and _has_docstring(
-            body
-        ):
+        if isinstance(node, DOCUMENTED) and _has_docstring(body):
             node.body = body[1:]
     return ast.dump(tree), imports
 
