@@ -46,15 +46,18 @@ def test_c2_barrier_monotone_validation_and_falling_gradient():
     assert hump["grad_norm_max_between"] > 2 and hump["grad_norm_max_at_t"] == pytest.approx(0.4)
 
 
+FIRST, LAST = np.linspace(1.0, 0.5, 21), np.linspace(0.11, 0.10, 21)
+QUIET_CHAIN = {  # two segments: the first changes loss and gradient norm a lot, the last hardly
+    "t": np.stack([T, T]),
+    "train_error": np.zeros((2, 21)),
+    "train_loss": np.stack([FIRST, LAST]),
+    "grad_norm": np.stack([FIRST, LAST]),
+    "node_epochs": np.array([300, 400, 2400]),
+}
+
+
 def test_c3_chain_with_zero_train_error_and_a_quiet_last_segment():
-    first, last = np.linspace(1.0, 0.5, 21), np.linspace(0.11, 0.10, 21)
-    chain = {
-        "t": np.stack([T, T]),
-        "train_error": np.zeros((2, 21)),
-        "train_loss": np.stack([first, last]),
-        "grad_norm": np.stack([first, last]),
-        "node_epochs": np.array([300, 400, 2400]),
-    }
+    chain, first = QUIET_CHAIN, FIRST
     assert C.c3_chain(chain, TH)["holds"]
     assert not C.c3_chain({**chain, "train_error": np.full((2, 21), 0.2)}, TH)["holds"]
     assert not C.c3_chain({**chain, "train_loss": np.stack([first, first])}, TH)["holds"]
@@ -105,16 +108,8 @@ def test_c6_flat_path_with_two_symmetric_gradient_hills():
 
 def _seed(barrier_height: float) -> C.SeedTables:
     segment = path(bump(0.35, 0.4) * (T > 0.02) * (T < 0.98), 1 - T, 0.75 * (1 - T) + 0.01)
-    first, last = np.linspace(1.0, 0.5, 21), np.linspace(0.11, 0.10, 21)
-    chain = {
-        "t": np.stack([T, T]),
-        "train_error": np.zeros((2, 21)),
-        "train_loss": np.stack([first, last]),
-        "grad_norm": np.stack([first, last]),
-        "node_epochs": np.array([300, 400, 2400]),
-    }
     polyline = path(bump(0.5, barrier_height), np.clip(1.6 - 2.2 * T, 0, 1), np.ones_like(T))
-    return C.SeedTables(segment, chain, polyline)
+    return C.SeedTables(segment, QUIET_CHAIN, polyline)
 
 
 def test_claims_over_seeds_count_verdicts_and_give_the_spread():
