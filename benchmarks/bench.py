@@ -10,7 +10,7 @@ SGD lr 0.1, weight decay 0.001, gradient clipping 5, train + validation accuracy
 every epoch) it times
 
 a. one training epoch of `grokscape.training` (`train_epoch` + `FullEvaluator`, the inner
-   loop of `train_seed`) against a plain `nn.Module` transformer trained with
+   loop of `train_seeds`) against a plain `nn.Module` transformer trained with
    `torch.optim.SGD` and evaluated on the whole table after the epoch;
 b. the metrics of one path at 61 points (`grokscape.landscape.path_metrics`) against a loop
    that evaluates the model point by point (`grokscape.reference.point_metrics`), once with
@@ -176,16 +176,16 @@ class PlainTrainer:
 
 
 class FastTrainer:
-    """grokscape's epoch exactly as `train_seed` runs it."""
+    """grokscape's epoch exactly as `train_seeds` runs it for one seed (a stack of one model)."""
 
     def __init__(self, dataset: Dataset, params: Params):
-        self.params = {k: v.clone().requires_grad_() for k, v in params.items()}
+        self.params = {k: v.unsqueeze(0).clone().requires_grad_() for k, v in params.items()}
         self.optimizer = make_optimizer(list(self.params.values()), SETTINGS)
         self.train = dataset.subset(dataset.train_index)
         self.evaluate = FullEvaluator(dataset, SHAPE.n_heads)
 
     def epoch(self, generator: torch.Generator) -> None:
-        order = torch.randperm(self.train[0].numel(), generator=generator)
+        order = torch.randperm(self.train[0].numel(), generator=generator).unsqueeze(0)
         train_epoch(self.params, self.optimizer, self.train, order, SETTINGS, SHAPE.n_heads)
         self.evaluate(self.params)
 
@@ -205,15 +205,15 @@ def close(name: str, fast: object, plain: object, rtol: float, atol: float) -> N
 def check_training(dataset: Dataset, params: Params) -> None:
     fast, plain = FastTrainer(dataset, params), PlainTrainer(dataset, params)
     tokens = torch.stack([dataset.a, dataset.b], 1)
-    logits = forward(fast.params, dataset.a, dataset.b, SHAPE.n_heads)
+    logits = forward(fast.params, dataset.a, dataset.b, SHAPE.n_heads)[0]
     close("logits on the whole table", logits, plain.model(tokens), 1e-4, 1e-4)
-    close("full evaluation", fast.evaluate(fast.params), plain.evaluate(), 1e-5, 1e-5)
+    close("full evaluation", fast.evaluate(fast.params)[:, 0], plain.evaluate(), 1e-5, 1e-5)
     order = torch.randperm(dataset.train_index.numel(), generator=torch.Generator().manual_seed(0))
     one_batch = order[: SETTINGS.batch_size]
-    train_epoch(fast.params, fast.optimizer, fast.train, one_batch, SETTINGS, SHAPE.n_heads)
+    train_epoch(fast.params, fast.optimizer, fast.train, one_batch.unsqueeze(0), SETTINGS, SHAPE.n_heads)
     plain.step(one_batch)
     stepped = PlainTransformer(SHAPE)
-    stepped.load_grokscape({k: v.detach() for k, v in fast.params.items()})
+    stepped.load_grokscape({k: v.detach()[0] for k, v in fast.params.items()})
     for (name, fast_value), plain_value in zip(
         stepped.state_dict().items(), plain.model.state_dict().values(), strict=True
     ):

@@ -9,6 +9,7 @@ import grokscape.codehash
 from grokscape.endpoints import Endpoint, NAME_PATTERN
 from grokscape.errors import ConfigError
 from grokscape.configuration import check_config, load_schema, without_knobs
+from grokscape.seed_groups import GROUP_PATTERN, gpu_visible, seed_groups, seeds_per_job
 
 SCHEMA_FILE = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
 SCHEMA = load_schema(SCHEMA_FILE)
@@ -27,12 +28,26 @@ wildcard_constraints:
     curve="segment|polyline|bezier",
     a=NAME_PATTERN,
     b=NAME_PATTERN,
+    group=GROUP_PATTERN,
 
 
 SEEDS = config["train"]["seeds"]
 FIRST = f"seed{SEEDS[0]}"
 SECOND = f"seed{SEEDS[1]}" if len(SEEDS) > 1 else None
 PAPER_FIGURES = [f"results/fig{n}.pdf" for n in range(1, 8)]
+# Seeds trained together as one stacked model, by group label (`seeds0-31`), and each seed's group.
+SEED_GROUPS = seed_groups(
+    SEEDS, seeds_per_job(config["train"]["seeds_per_job"], config["device"], len(SEEDS), gpu_visible())
+)
+GROUP_OF = {seed: label for label, group in SEED_GROUPS.items() for seed in group}
+
+
+def group_folder(wildcards):
+    """The training job's folder that holds a seed's files (rule `seed_run` files them)."""
+    seed = int(wildcards.seed)
+    if seed not in GROUP_OF:
+        raise ConfigError(f"config error: train.seeds: results/seed{seed} asked for, configured {SEEDS}")
+    return f"results/groups/{GROUP_OF[seed]}"
 
 
 def script_code(script):
@@ -67,8 +82,9 @@ def settings(*sections, leave_out=()):
 
 
 def training_settings():
-    """Everything that shapes one seed's training run (not the list of seeds)."""
-    return settings("task", "model", "points", "device", "train", leave_out=("train.seeds",))
+    """Everything that shapes one seed's training run (not the list of seeds, nor the grouping, which
+    the training rules take as their own params)."""
+    return settings("task", "model", "points", "device", "train", leave_out=("train.seeds", "train.seeds_per_job"))
 
 
 def path_settings(kind=None):
@@ -163,7 +179,7 @@ def summary_paths():
 
 def fitted_paths():
     """The fitted curves among the summarised paths (figure `fits` draws their convergence)."""
-    return [path for path in summary_paths() if path.split("/")[2] in ("polyline", "bezier")]
+    return [path for path in summary_paths() if Path(path).parent.name in ("polyline", "bezier")]
 
 
 def chain_inputs(wildcards):

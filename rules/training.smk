@@ -2,25 +2,54 @@ rule train:
     input:
         dataset="results/dataset.h5",
     output:
+        # every seed of the group, filed per seed by `seed_run` (then removed)
+        temp(directory("results/groups/{group}")),
+    log:
+        "results/logs/train/{group}.log",
+    benchmark:
+        "results/benchmarks/train/{group}.tsv"
+    conda:
+        "../envs/grokscape.yaml"
+    # The cores shared out over the jobs: one thread each when there are at least as many groups as
+    # cores (jobs side by side finish sooner than one 2-thread job after another,
+    # benchmarks/README.md), more when fewer train. On a cluster: --set-threads train=N.
+    threads: min(4, max(1, workflow.cores // len(SEED_GROUPS)))
+    resources:
+        mem_mb=lambda wildcards: 1500 + 500 * len(SEED_GROUPS[wildcards.group]),
+        runtime=240,
+    params:
+        settings=training_settings(),
+        seeds=lambda wildcards: SEED_GROUPS[wildcards.group],
+        resume="results/.resume/train/{group}.h5",
+        code=script_code("train_seeds.py"),
+    script:
+        "../workflow_scripts/train_seeds.py"
+
+
+# Cheap: hard links, run where Snakemake runs.
+localrules:
+    seed_run,
+
+
+rule seed_run:
+    input:
+        group_folder,
+    output:
         history="results/seed{seed}/history.h5",
         checkpoints="results/seed{seed}/checkpoints.h5",
         points="results/seed{seed}/points.json",
     log:
-        "results/logs/train/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train/seed{seed}.tsv"
+        "results/logs/seed_run/seed{seed}.log",
     conda:
         "../envs/grokscape.yaml"
-    # The cores shared out over the seeds: one thread each when there are at least as many seeds
-    # as cores (jobs side by side finish sooner than one 2-thread job after another,
-    # benchmarks/README.md), more when fewer seeds train. On a cluster: --set-threads train=N.
-    threads: min(4, max(1, workflow.cores // len(SEEDS)))
+    threads: 1
     resources:
-        mem_mb=2000,
-        runtime=240,
+        mem_mb=500,
+        runtime=5,
     params:
+        # what made the files (the group folder itself is temporary): a change reruns the training
         settings=training_settings(),
-        resume="results/.resume/train/seed{seed}.h5",
-        code=script_code("train_seed.py"),
+        group=lambda wildcards: SEED_GROUPS[GROUP_OF[int(wildcards.seed)]],
+        code=[script_code("train_seeds.py"), script_code("file_seed_run.py")],
     script:
-        "../workflow_scripts/train_seed.py"
+        "../workflow_scripts/file_seed_run.py"

@@ -80,16 +80,16 @@ def set_config(workdir: Path, section: str, **values) -> None:
 def test_killed_training_resumes_and_equals_an_uninterrupted_run(built_workflow, tmp_path):
     workdir = new_workdir(tmp_path)
     target = "results/seed0/points.json"
-    kill_job_when(workdir, "train_seed.py", workdir / "results/.resume/train/seed0.h5", target)
+    kill_job_when(workdir, "train_seeds.py", workdir / "results/.resume/train/seeds0.h5", target)
     assert not (workdir / "results/seed0/history.h5").exists()  # no half-written output
     snakemake(workdir, target)
-    log = (workdir / "results/logs/train/seed0.log").read_text()
-    assert re.search(r"resuming seed 0 from epoch [1-9]", log), log
+    log = (workdir / "results/logs/train/seeds0.log").read_text()
+    assert re.search(r"resuming seeds \[0\] from epoch [1-9]", log), log
     reference = built_workflow / "results/seed0"
     for name in ("history.h5", "checkpoints.h5"):
         assert_same_h5(workdir / "results/seed0" / name, reference / name)
     assert json.loads((workdir / target).read_text()) == json.loads((reference / "points.json").read_text())
-    assert not (workdir / "results/.resume/train/seed0.h5").exists()  # cleaned up after success
+    assert not (workdir / "results/.resume/train/seeds0.h5").exists()  # cleaned up after success
 
 
 def test_killed_curve_fit_resumes_and_equals_an_uninterrupted_fit(workflow_copy, tmp_path):

@@ -75,7 +75,7 @@ def test_second_run_does_nothing(built_workflow):
 # What a dry run plans after one edit: rules whose params (settings or code) changed, and what is downstream.
 FIGURES = {"fig1", "fig3", "fig4", "path_figure", "fits", "all"}
 PATH_RULES = {"curve", "chain", "path_summary", "claims", "results_table", "fig4", "path_figure", "fits", "all"}
-AFTER_TRAINING = PATH_RULES | FIGURES | {"train"}
+AFTER_TRAINING = PATH_RULES | FIGURES | {"train", "seed_run"}
 CONFIG_TABLE = {"configuration_table"}  # the report's record of the settings changes with any setting
 
 CONFIG_EDITS = {  # (section, key, new value): rules planned
@@ -142,7 +142,8 @@ def _new_function(source: str) -> str:
 CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
     ("grokscape/model.py", "comment"): set(),
     ("grokscape/plotting.py", "comment"): set(),
-    ("train_seed.py", "comment"): set(),
+    ("train_seeds.py", "comment"): set(),
+    ("file_seed_run.py", "code"): AFTER_TRAINING - {"train"},  # re-filed from a retrained group
     ("grokscape/plotting.py", "code"): FIGURES,
     ("plot_fig1.py", "code"): {"fig1", "all"},
     ("grokscape/claims.py", "code"): {"claims", "results_table", "all"},

@@ -48,7 +48,7 @@ RUN_LIMIT = 900  # seconds; a normal run takes 1-3 minutes
 THREADS_PER_JOB = 1
 SET_THREADS = ["--set-threads", f"train={THREADS_PER_JOB}", f"curve={THREADS_PER_JOB}"]
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
-THREADS = re.compile(r"training seed (\d+) on (\w+) with (\d+) threads")
+THREADS = re.compile(r"training seeds \[(\d+)\] on (\w+) with (\d+) threads")
 
 
 def profile() -> dict:
@@ -137,11 +137,11 @@ def assert_same_h5(path: Path, reference: Path) -> None:
 
 
 def threads_used(work: Path) -> dict[int, tuple[str, int]]:
-    """seed -> (device, threads) from the train logs' 'training seed N on D with T threads'."""
+    """seed -> (device, threads) from the train logs' 'training seeds [N] on D with T threads' (one seed a job)."""
     used = {}
     for seed in seeds():
-        match = THREADS.search((work / f"results/logs/train/seed{seed}.log").read_text())
-        assert match, f"no 'training seed {seed} on ... with ... threads' line in {work}/results/logs/train"
+        match = THREADS.search((work / f"results/logs/train/seeds{seed}.log").read_text())
+        assert match, f"no 'training seeds [{seed}] on ... with ... threads' line in {work}/results/logs/train"
         used[seed] = (match[2], int(match[3]))
     return used
 
@@ -213,7 +213,7 @@ def test_slurm_run_matches_local_run(slurm, tmp_path):
         assert log.is_file(), f"SLURM log {log} missing"
     for seed in seeds():
         (log,) = [log for log in submitted.values() if log.parent.name == str(seed) and "rule_train" in log.parts]
-        wanted = f"training seed {seed} on cpu with {THREADS_PER_JOB} threads"
+        wanted = f"training seeds [{seed}] on cpu with {THREADS_PER_JOB} threads"
         assert wanted in log.read_text(), f"{log}: not the training job"
     records = squeue_records()
     for jobid, log in submitted.items():
@@ -248,8 +248,8 @@ def test_profile_requests_gpus_for_training_and_curves(tmp_path):
         if rule and line:
             items = dict(item.split("=", 1) for item in line[1].split(", "))
             resources.setdefault(rule[1], []).append(items)
-    assert sorted(resources) == ["curve", "dataset", "fig1", "path_figure", "train"], output[-3000:]
-    assert len(resources["train"]) == len(seeds())
+    assert sorted(resources) == ["curve", "dataset", "fig1", "path_figure", "seed_run", "train"], output[-3000:]
+    assert len(resources["train"]) == len(seeds())  # no GPU where Snakemake plans: one seed a job
     for rule, jobs in resources.items():
         for items in jobs:
             if rule in GPU_RULES:

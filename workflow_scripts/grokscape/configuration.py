@@ -49,14 +49,23 @@ def parse_overrides(config: Any, schema: dict) -> Any:
         return {key: parse_overrides(value, properties.get(key, {})) for key, value in config.items()}
     if isinstance(config, list):
         return [parse_overrides(item, schema.get("items", {})) for item in config]
-    types = schema.get("type", [])
-    types = [types] if isinstance(types, str) else types
-    if isinstance(config, str) and types and "string" not in types:
+    if isinstance(config, str) and _wants_no_such_string(schema, config):
         try:
             return yaml.safe_load(config)
         except yaml.YAMLError:
             return config
     return config
+
+
+def _wants_no_such_string(schema: dict, value: str) -> bool:
+    """Whether the schema (or every alternative of its oneOf) rejects `value` as a string."""
+    alternatives = schema.get("oneOf", [schema])
+    for alternative in alternatives:
+        types = alternative.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        if "string" in types or value == alternative.get("const") or value in alternative.get("enum", []):
+            return False
+    return any("type" in alternative for alternative in alternatives)
 
 
 def check_config(config: dict, schema_path: str | Path) -> dict:
@@ -86,10 +95,21 @@ def check_config(config: dict, schema_path: str | Path) -> dict:
 def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "enum":
         return f"{error.instance!r} is not allowed; allowed values: {', '.join(map(str, error.validator_value))}"
+    if error.validator == "oneOf":
+        allowed = [_alternative(alternative) for alternative in error.validator_value]
+        return f"{error.instance!r} is not allowed; allowed: {' or '.join(allowed)}"
     if error.validator == "additionalProperties":
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         return f"{error.message}; allowed keys: {allowed}"
     return error.message
+
+
+def _alternative(schema: dict) -> str:
+    """One alternative of a oneOf in words: a constant, or a type with its lower bound."""
+    if "const" in schema:
+        return repr(schema["const"])
+    bound = f" >= {schema['minimum']}" if "minimum" in schema else ""
+    return f"{schema.get('type', 'any value')}{bound}"
 
 
 def knobs(schema: dict) -> set[tuple[str, str]]:

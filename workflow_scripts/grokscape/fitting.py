@@ -110,11 +110,12 @@ def fit_curve(
             "device": device.type,
         }
     )
-    resume = LoopState(resume_path, stamp, optimizer, sampler)
+    resume = LoopState(resume_path, stamp)
     epoch, epoch_loss = 0, []
-    state = resume.restore()
+    state = resume.load()
     if state is not None:
         tensors, meta = state
+        resume.restore(tensors, optimizer, [sampler])
         epoch, epoch_loss = meta["epoch"], tensors["epoch_loss"].tolist()
         with torch.no_grad():
             for name, value in free.items():
@@ -155,6 +156,6 @@ def fit_curve(
                 (settings.epochs - epoch) / rate,
             )
             tensors = {f"free/{k}": v for k, v in free.items()}
-            resume.save({**tensors, "epoch_loss": np.asarray(epoch_loss)}, {"epoch": epoch})
+            resume.save({**tensors, "epoch_loss": np.asarray(epoch_loss)}, {"epoch": epoch}, optimizer, [sampler])
     fitted = {k: torch.cat([controls[k][:1], free[k].detach(), controls[k][-1:]]).cpu() for k in free}
     return FitResult(fitted, np.asarray(epoch_loss))

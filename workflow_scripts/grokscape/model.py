@@ -97,11 +97,20 @@ def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = N
     return x @ weight + bias.unsqueeze(-2)
 
 
+def embed_tokens(embed: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """Rows of `embed` (*lead, p, d) for `tokens`: (N,) shared by every leading index, or
+    (*lead, N), one row of tokens per model (stacked seeds each drawing their own minibatch)."""
+    if tokens.dim() == 1:
+        return embed.index_select(-2, tokens)
+    return embed.gather(-2, tokens.unsqueeze(-1).expand(*tokens.shape, embed.shape[-1]))
+
+
 def forward(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: int) -> torch.Tensor:
-    """Logits at the last position for token pairs (a, b): shape (*lead, N, p)."""
+    """Logits at the last position for token pairs (a, b): shape (*lead, N, p). The tokens are (N,),
+    or (*lead, N) when each model of the leading dimensions reads its own examples."""
     embed, pos = params["embed"], params["pos"]
-    x0 = embed.index_select(-2, a) + pos[..., 0:1, :]  # (*lead, N, d) first position
-    x1 = embed.index_select(-2, b) + pos[..., 1:2, :]  # (*lead, N, d) last position
+    x0 = embed_tokens(embed, a) + pos[..., 0:1, :]  # (*lead, N, d) first position
+    x1 = embed_tokens(embed, b) + pos[..., 1:2, :]  # (*lead, N, d) last position
     d_attn = params["W_Q"].shape[-1]
     d_head = d_attn // n_heads
     w_qkv, w_kv = _projections(params)

@@ -87,27 +87,37 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, tensors: Mapping[str, to
 
 @dataclass
 class LoopState:
-    """The resume state of one loop: where it lives, its fingerprint, and the optimizer and random
-    generator whose state it carries. Without a path it neither restores nor saves anything."""
+    """The resume state of one loop: where it lives and its fingerprint. It carries the optimizer's and
+    the random generators' state besides the loop's own tensors (weights, history) and metadata (epoch).
+    Without a path it neither loads nor saves anything."""
 
     path: str | Path | None
     stamp: str
-    optimizer: torch.optim.Optimizer
-    generator: torch.Generator
 
-    def restore(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
-        """Load a matching saved state into the optimizer and generator; the loop's tensors and meta, or None."""
+    def load(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
+        """The loop's saved tensors and metadata if a state with this fingerprint exists; else None."""
         state = load_state(self.path, self.stamp) if self.path else None
-        if state is not None and "generator" not in state[0]:
+        if state is not None and "generators/0" not in state[0]:
             log.info("ignoring resume state %s: an older layout", self.path)
             return None
-        if state is not None:
-            tensors, _ = state
-            restore_optimizer(self.optimizer, tensors)
-            self.generator.set_state(tensors["generator"])
         return state
 
-    def save(self, tensors: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
+    @staticmethod
+    def restore(
+        tensors: Mapping[str, torch.Tensor], optimizer: torch.optim.Optimizer, generators: list[torch.Generator]
+    ) -> None:
+        """Put a loaded state's optimizer and generator state back (after the loop rebuilt its parameters)."""
+        restore_optimizer(optimizer, tensors)
+        for index, generator in enumerate(generators):
+            generator.set_state(tensors[f"generators/{index}"])
+
+    def save(
+        self,
+        tensors: Mapping[str, Any],
+        meta: Mapping[str, Any],
+        optimizer: torch.optim.Optimizer,
+        generators: list[torch.Generator],
+    ) -> None:
         if self.path:
-            everything = {**tensors, **optimizer_tensors(self.optimizer), "generator": self.generator.get_state()}
-            save_state(self.path, self.stamp, everything, meta)
+            states = {f"generators/{index}": generator.get_state() for index, generator in enumerate(generators)}
+            save_state(self.path, self.stamp, {**tensors, **optimizer_tensors(optimizer), **states}, meta)

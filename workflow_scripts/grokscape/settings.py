@@ -19,7 +19,7 @@ def model_shape(config: Mapping) -> ModelShape:
 
 def train_settings(config: Mapping) -> TrainSettings:
     train = config["train"]
-    return TrainSettings(**{k: v for k, v in train.items() if k != "seeds"})
+    return TrainSettings(**{k: v for k, v in train.items() if k not in ("seeds", "seeds_per_job")})
 
 
 def thresholds(config: Mapping) -> Thresholds:

@@ -1,4 +1,9 @@
-"""Training one seed until it groks, with exact point checkpoints and resumable state.
+"""Training seeds until they grok, with exact point checkpoints and resumable state.
+
+A group of seeds trains as one stacked model: every weight carries a leading seed dimension,
+each seed keeps its own initialisation, minibatch order, gradient clipping and stopping epoch,
+and the seeds never mix (the loss is a sum of per-seed losses, the optimizers act elementwise).
+One seed is a group of one. Stacking fills a GPU that one small model leaves idle.
 
 After every epoch the whole train and validation sets are evaluated (one forward pass over
 the table), so points 1 and 2 are exact epochs and their weights are saved exactly.
@@ -9,7 +14,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +48,32 @@ class TrainSettings:
 
 @dataclass
 class TrainResult:
+    """One seed's run: its history (columns as in HISTORY_COLUMNS), saved weights and points."""
+
     history: dict[str, np.ndarray]
     snapshots: dict[int, Params]
     memorized: int | None
     grokked: int | None
     diverged: int | None = None
+
+
+@dataclass
+class _SeedRun:
+    """What the loop keeps per seed while it trains (the weights live in the stacked model)."""
+
+    history: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in HISTORY_COLUMNS})
+    snapshots: dict[int, Params] = field(default_factory=dict)
+    memorized: int | None = None
+    grokked: int | None = None
+    diverged: int | None = None
+
+    def done(self, epoch: int, settings: TrainSettings) -> bool:
+        after_grok = self.grokked is not None and epoch >= self.grokked + settings.epochs_after_grok
+        return self.diverged is not None or epoch >= settings.max_epochs or after_grok
+
+    def result(self) -> TrainResult:
+        history = {k: np.asarray(v) for k, v in self.history.items()}
+        return TrainResult(history, self.snapshots, self.memorized, self.grokked, self.diverged)
 
 
 def make_optimizer(params: list[torch.Tensor], settings: TrainSettings) -> torch.optim.Optimizer:
@@ -64,7 +91,8 @@ class FullEvaluator:
 
     It reads the weights and never changes them, so it may use token tables (equal to
     `forward` up to float32 rounding): built once per call, then applied in chunks of `rows`
-    examples, which keep the MLP activations in cache.
+    examples, which keep the MLP activations in cache. Weights with leading dimensions (stacked
+    seeds) are evaluated together.
     """
 
     def __init__(self, dataset: Dataset, n_heads: int, rows: int = 2048):
@@ -74,40 +102,51 @@ class FullEvaluator:
         self.n_heads = n_heads
 
     @torch.no_grad()
-    def __call__(self, params: Params) -> tuple[float, float, float, float]:
+    def __call__(self, params: Params) -> np.ndarray:
+        """(train loss, train accuracy, validation loss, validation accuracy): shape (4, *lead)."""
         tables = token_tables(params, self.n_heads)
         losses, hits = [], []
         for a, b, c in self.chunks:
-            logits = forward_from_tables(params, tables, a, b)
-            losses.append(F.cross_entropy(logits, c, reduction="none"))
-            hits.append(logits.argmax(-1) == c)
-        loss, correct = torch.cat(losses), torch.cat(hits).float()
+            logits = forward_from_tables(params, tables, a, b)  # (*lead, N, p)
+            target = c.expand(logits.shape[:-1])
+            ce = F.cross_entropy(logits.flatten(0, -2), target.flatten(), reduction="none")
+            losses.append(ce.view(target.shape))
+            hits.append(logits.argmax(-1) == target)
+        loss, correct = torch.cat(losses, -1), torch.cat(hits, -1).float()
         n = self.n_train
-        return (
-            loss[:n].mean().item(),
-            correct[:n].mean().item(),
-            loss[n:].mean().item(),
-            correct[n:].mean().item(),
-        )
+        parts = (loss[..., :n], correct[..., :n], loss[..., n:], correct[..., n:])
+        return torch.stack([part.mean(-1) for part in parts]).double().cpu().numpy()
 
 
 def train_epoch(
     params: Params,
     optimizer: torch.optim.Optimizer,
     train: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-    order: torch.Tensor,
+    orders: torch.Tensor,
     settings: TrainSettings,
     n_heads: int,
 ) -> None:
-    """One pass over the training examples `train` = (a, b, c), in minibatches taken in `order`."""
+    """One pass over the training examples `train` = (a, b, c) by every stacked model, model s taking
+    minibatches in the order `orders[s]` (orders: (S, n_train), params: (S, *shape))."""
     train_a, train_b, train_c = train
-    for batch in order.split(settings.batch_size):
-        loss = F.cross_entropy(forward(params, train_a[batch], train_b[batch], n_heads), train_c[batch])
+    for batch in orders.split(settings.batch_size, dim=1):
+        logits = forward(params, train_a[batch], train_b[batch], n_heads)  # (S, B, p)
+        per_example = F.cross_entropy(logits.flatten(0, 1), train_c[batch].flatten(), reduction="none")
+        loss = per_example.view(batch.shape).mean(-1).sum()  # each seed's own mean loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if settings.grad_clip:
-            torch.nn.utils.clip_grad_norm_(params.values(), settings.grad_clip, foreach=True)
+            clip_each_model(list(params.values()), settings.grad_clip)
         optimizer.step()
+
+
+def clip_each_model(params: list[torch.Tensor], max_norm: float) -> None:
+    """`torch.nn.utils.clip_grad_norm_` for each stacked model (leading index) on its own."""
+    grads = [p.grad for p in params]
+    norms = torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads], dim=1)
+    scale = (max_norm / (torch.linalg.vector_norm(norms, dim=1) + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(scale.view(-1, *[1] * (g.dim() - 1)))
 
 
 def train_seed(
@@ -119,15 +158,30 @@ def train_seed(
     device: torch.device,
     resume_path: str | Path | None = None,
 ) -> TrainResult:
-    """Train from `seed` (or from the resume state of an identical earlier attempt)."""
+    """Train one seed: a group of one (see `train_seeds`)."""
+    return train_seeds(dataset, shape, settings, thresholds, [seed], device, resume_path)[seed]
+
+
+def train_seeds(
+    dataset: Dataset,
+    shape: ModelShape,
+    settings: TrainSettings,
+    thresholds: Thresholds,
+    seeds: Sequence[int],
+    device: torch.device,
+    resume_path: str | Path | None = None,
+) -> dict[int, TrainResult]:
+    """Train `seeds` together as one stacked model (or resume an identical earlier attempt).
+
+    A seed that has grokked (plus `epochs_after_grok`), diverged or reached `max_epochs` leaves the
+    stack, so the others go on at the cost of the seeds still training.
+    """
+    seeds = list(seeds)
     dataset = dataset.to(device)
-    params = {k: v.to(device).requires_grad_() for k, v in init_params(shape, seed).items()}
-    optimizer = make_optimizer(list(params.values()), settings)
-    shuffle = torch.Generator().manual_seed(seed)
     evaluate = FullEvaluator(dataset, shape.n_heads)
     train = dataset.subset(dataset.train_index)
     n_train = dataset.train_index.numel()
-
+    generators = {seed: torch.Generator().manual_seed(seed) for seed in seeds}
     # How long to train does not change the trajectory, so a longer run may resume a shorter one.
     trajectory = {k: v for k, v in asdict(settings).items() if k not in ("max_epochs", "epochs_after_grok")}
     stamp = fingerprint(
@@ -135,109 +189,165 @@ def train_seed(
             "shape": asdict(shape),
             "train": trajectory,
             "thresholds": asdict(thresholds),
-            "seed": seed,
+            "seeds": seeds,
             "split": dataset.train_index.tolist(),
             "device": device.type,
         }
     )
-    history: dict[str, list[float]] = {name: [] for name in HISTORY_COLUMNS}
-    snapshots: dict[int, Params] = {}
-    memorized = grokked = diverged = None
-    epoch = 0
-    resume = LoopState(resume_path, stamp, optimizer, shuffle)
-    state = resume.restore()
-    if state is not None:
-        tensors, meta = state
-        epoch, memorized, grokked = meta["epoch"], meta["memorized"], meta["grokked"]
-        with torch.no_grad():
-            for name, value in params.items():
-                value.copy_(tensors[f"params/{name}"])
-        history = {name: tensors[f"history/{name}"].tolist() for name in HISTORY_COLUMNS}
-        snapshots = _snapshots_from(tensors)
-        log.info("resuming seed %d from epoch %d (%s)", seed, epoch, resume_path)
+    runs = {seed: _SeedRun() for seed in seeds}
+    resume = LoopState(resume_path, stamp)
+    state = resume.load()
+    if state is None:
+        epoch, alive = 0, seeds
+        stacked = {name: torch.stack([init_params(shape, seed)[name] for seed in seeds]) for name in shape.shapes()}
     else:
-        _record(history, 0, evaluate(params), params)
-        snapshots[0] = _copy(params)
+        tensors, meta = state
+        epoch, alive = meta["epoch"], meta["alive"]
+        stacked = {name: tensors[f"params/{name}"] for name in shape.shapes()}
+        for seed in seeds:
+            runs[seed] = _run_from(tensors, meta["points"][str(seed)], seed)
+        log.info("resuming seeds %s from epoch %d (%s)", seeds, epoch, resume_path)
+    params = {k: v.to(device).requires_grad_() for k, v in stacked.items()}
+    optimizer = make_optimizer(list(params.values()), settings)
+    if state is None:
+        _record(runs, alive, 0, evaluate(params), params)
+        for index, seed in enumerate(seeds):
+            runs[seed].snapshots[0] = _copy(params, index)
+    else:
+        resume.restore(tensors, optimizer, [generators[seed] for seed in alive])
 
     started, start_epoch = time.perf_counter(), epoch
-    while epoch < settings.max_epochs and not (grokked is not None and epoch >= grokked + settings.epochs_after_grok):
+    while alive:
         epoch += 1
-        order = torch.randperm(n_train, generator=shuffle).to(device)
-        train_epoch(params, optimizer, train, order, settings, shape.n_heads)
-        metrics = _record(history, epoch, evaluate(params), params)
-        if not math.isfinite(metrics[0]):
-            log.error(
-                "seed %d diverged (non-finite training loss) at epoch %d: lower train.lr or train.grad_clip",
-                seed,
-                epoch,
-            )
-            diverged = epoch
-            break
-        new_point = False
-        if memorized is None and reached(metrics[1], thresholds.train_acc):
-            memorized, new_point = epoch, True
-            log.info("seed %d memorised the training set at epoch %d", seed, epoch)
-        if grokked is None and reached(metrics[3], thresholds.val_acc):
-            grokked, new_point = epoch, True
-            log.info("seed %d generalised (grokked) at epoch %d", seed, epoch)
-        if new_point or epoch % settings.snapshot_every == 0:
-            snapshots[epoch] = _copy(params)
+        orders = torch.stack([torch.randperm(n_train, generator=generators[seed]) for seed in alive]).to(device)
+        train_epoch(params, optimizer, train, orders, settings, shape.n_heads)
+        metrics = evaluate(params)
+        _record(runs, alive, epoch, metrics, params)
+        for index, seed in enumerate(alive):
+            _update_points(runs[seed], seed, epoch, metrics[:, index], params, index, settings, thresholds)
         if epoch % settings.snapshot_every == 0:
-            _log_progress(
-                seed, epoch, metrics, (epoch - start_epoch) / (time.perf_counter() - started), settings, grokked
-            )
+            rate = (epoch - start_epoch) / (time.perf_counter() - started)
+            _log_progress(alive, epoch, metrics, rate, settings, runs)
+        keep = [index for index, seed in enumerate(alive) if not runs[seed].done(epoch, settings)]
+        if len(keep) < len(alive):
+            params, optimizer = _keep_models(params, optimizer, keep, settings)
+            alive = [alive[index] for index in keep]
+        if epoch % settings.snapshot_every == 0 and alive:
+            points = {str(seed): _points_of(run) for seed, run in runs.items()}
             resume.save(
-                _loop_tensors(params, history, snapshots), {"epoch": epoch, "memorized": memorized, "grokked": grokked}
+                _loop_tensors(params, runs),
+                {"epoch": epoch, "alive": alive, "points": points},
+                optimizer,
+                [generators[seed] for seed in alive],
             )
-    if diverged is None:
-        snapshots.setdefault(epoch, _copy(params))
-    return TrainResult({k: np.asarray(v) for k, v in history.items()}, snapshots, memorized, grokked, diverged)
+    return {seed: run.result() for seed, run in runs.items()}
 
 
-def _record(history: dict[str, list[float]], epoch: int, metrics: tuple[float, ...], params: Params) -> tuple:
-    weight_norm = squared_norm({k: v.detach() for k, v in params.items()}).sqrt().item()
-    for name, value in zip(HISTORY_COLUMNS, (epoch, *metrics, weight_norm), strict=True):
-        history[name].append(value)
-    return metrics
+def _update_points(
+    run: _SeedRun,
+    seed: int,
+    epoch: int,
+    metrics: np.ndarray,
+    params: Params,
+    index: int,
+    settings: TrainSettings,
+    thresholds: Thresholds,
+) -> None:
+    """After an epoch: divergence, points 1 and 2, and the snapshots of one seed (model `index`)."""
+    if not math.isfinite(metrics[0]):
+        log.error(
+            "seed %d diverged (non-finite training loss) at epoch %d: lower train.lr or train.grad_clip", seed, epoch
+        )
+        run.diverged = epoch
+        return
+    new_point = False
+    if run.memorized is None and reached(metrics[1], thresholds.train_acc):
+        run.memorized, new_point = epoch, True
+        log.info("seed %d memorised the training set at epoch %d", seed, epoch)
+    if run.grokked is None and reached(metrics[3], thresholds.val_acc):
+        run.grokked, new_point = epoch, True
+        log.info("seed %d generalised (grokked) at epoch %d", seed, epoch)
+    if new_point or epoch % settings.snapshot_every == 0 or run.done(epoch, settings):
+        run.snapshots[epoch] = _copy(params, index)
 
 
-def _copy(params: Params) -> Params:
-    return {k: v.detach().to("cpu", copy=True) for k, v in params.items()}
+def _record(runs: dict[int, _SeedRun], alive: list[int], epoch: int, metrics: np.ndarray, params: Params) -> None:
+    """Append one epoch's metrics (4, S) and weight norms to the histories of the seeds in the stack."""
+    with torch.no_grad():
+        weight_norms = squared_norm(params).sqrt().double().cpu().numpy()
+    for index, seed in enumerate(alive):
+        row = (epoch, *metrics[:, index], weight_norms[index])
+        for name, value in zip(HISTORY_COLUMNS, row, strict=True):
+            runs[seed].history[name].append(float(value))
 
 
-def _log_progress(seed, epoch, metrics, rate, settings, grokked) -> None:
-    end = settings.max_epochs if grokked is None else min(settings.max_epochs, grokked + settings.epochs_after_grok)
-    eta = (end - epoch) / rate if rate > 0 else float("nan")
-    bound = "" if grokked is not None else " at most"
-    log.info(
-        "seed %d epoch %d: train acc %.4f loss %.4f | val acc %.4f loss %.4f | %.1f epochs/s | ETA%s %.0f s",
-        seed,
-        epoch,
-        metrics[1],
-        metrics[0],
-        metrics[3],
-        metrics[2],
-        rate,
-        bound,
-        eta,
-    )
+def _keep_models(
+    params: Params, optimizer: torch.optim.Optimizer, keep: list[int], settings: TrainSettings
+) -> tuple[Params, torch.optim.Optimizer]:
+    """The stacked weights and optimizer state of the models `keep` only (the others have finished)."""
+    kept = {name: value.detach()[keep].clone().requires_grad_() for name, value in params.items()}
+    new_optimizer = make_optimizer(list(kept.values()), settings)
+    for old, new in zip(params.values(), kept.values(), strict=True):
+        if old in optimizer.state:
+            new_optimizer.state[new] = {
+                key: value[keep].clone() if torch.is_tensor(value) and value.dim() > 0 else value
+                for key, value in optimizer.state[old].items()
+            }
+    return kept, new_optimizer
 
 
-def _loop_tensors(params: Params, history: dict[str, list[float]], snapshots: dict[int, Params]) -> dict:
-    """What a training run's resume state holds besides the optimizer and the shuffle generator."""
+def _copy(params: Params, index: int) -> Params:
+    return {k: v[index].detach().to("cpu", copy=True) for k, v in params.items()}
+
+
+def _log_progress(alive: list[int], epoch: int, metrics: np.ndarray, rate: float, settings, runs) -> None:
+    """One line per seed still training (one line in all for a large group)."""
+    if len(alive) > 8:
+        grokked = sum(runs[seed].grokked is not None for seed in alive)
+        log.info("epoch %d: %d seeds training, %d of them grokked | %.1f epochs/s", epoch, len(alive), grokked, rate)
+        return
+    for index, seed in enumerate(alive):
+        grokked = runs[seed].grokked
+        end = settings.max_epochs if grokked is None else min(settings.max_epochs, grokked + settings.epochs_after_grok)
+        eta = (end - epoch) / rate if rate > 0 else float("nan")
+        train_loss, train_acc, val_loss, val_acc = metrics[:, index]
+        log.info(
+            "seed %d epoch %d: train acc %.4f loss %.4f | val acc %.4f loss %.4f | %.1f epochs/s | ETA%s %.0f s",
+            seed,
+            epoch,
+            train_acc,
+            train_loss,
+            val_acc,
+            val_loss,
+            rate,
+            "" if grokked is not None else " at most",
+            eta,
+        )
+
+
+def _points_of(run: _SeedRun) -> dict:
+    return {"memorized": run.memorized, "grokked": run.grokked, "diverged": run.diverged}
+
+
+def _loop_tensors(params: Params, runs: dict[int, _SeedRun]) -> dict:
+    """What a training run's resume state holds besides the optimizer and the shuffle generators."""
     tensors: dict[str, object] = {f"params/{k}": v for k, v in params.items()}
-    for name, value in history.items():
-        tensors[f"history/{name}"] = np.asarray(value)
-    for snap_epoch, snap in snapshots.items():
-        for name, value in snap.items():
-            tensors[f"snapshots/{snap_epoch}/{name}"] = value
+    for seed, run in runs.items():
+        for name, value in run.history.items():
+            tensors[f"history/{seed}/{name}"] = np.asarray(value)
+        for snap_epoch, snap in run.snapshots.items():
+            for name, value in snap.items():
+                tensors[f"snapshots/{seed}/{snap_epoch}/{name}"] = value
     return tensors
 
 
-def _snapshots_from(tensors: dict[str, torch.Tensor]) -> dict[int, Params]:
-    snapshots: dict[int, Params] = {}
+def _run_from(tensors: dict[str, torch.Tensor], points: dict, seed: int) -> _SeedRun:
+    """One seed's loop state from a resume state's tensors and its points."""
+    run = _SeedRun(**points)
+    run.history = {name: tensors[f"history/{seed}/{name}"].tolist() for name in HISTORY_COLUMNS}
+    prefix = f"snapshots/{seed}/"
     for name, value in tensors.items():
-        if name.startswith("snapshots/"):
-            _, epoch, param = name.split("/")
-            snapshots.setdefault(int(epoch), {})[param] = value
-    return snapshots
+        if name.startswith(prefix):
+            epoch, param = name[len(prefix) :].split("/")
+            run.snapshots.setdefault(int(epoch), {})[param] = value
+    return run
