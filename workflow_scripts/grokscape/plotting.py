@@ -135,9 +135,11 @@ def path_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path:
     fig, axes = plt.subplots(len(paths), n_panels, figsize=(4.7 * n_panels, 3.6 * len(paths)), squeeze=False)
     for row, (columns, attrs) in zip(axes, paths, strict=True):
         path_panels(row[:3], columns, style)
-        if curvature:
-            sharpness_panel(row[3], columns["sharpness_t"], columns) if "sharpness_t" in columns else row[3].axis("off")
+        if curvature and "sharpness_t" in columns:
+            sharpness_panel(row[3], columns["sharpness_t"], columns)
             row[3].set_xlabel("t")
+        elif curvature:
+            row[3].axis("off")
         row[1].set_title(_path_title(attrs), fontsize=10)
     legend = {label: h for ax in axes[0] for h, label in zip(*ax.get_legend_handles_labels(), strict=True)}
     fig.tight_layout(rect=(0, 0.06 / len(paths), 1, 1))
