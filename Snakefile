@@ -16,6 +16,7 @@ include: "rules/training.smk"
 include: "rules/paths.smk"
 include: "rules/figures.smk"
 include: "rules/report.smk"
+include: "rules/sharpness.smk"
 
 
 localrules:
@@ -31,3 +32,4 @@ rule all:
         "results/claims.json",
         "results/configuration.csv",
         "results/readme_results.md",
+        "results/sharpness.pdf",

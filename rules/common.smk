@@ -88,11 +88,23 @@ def training_settings():
 
 
 def path_settings(kind=None):
-    """What shapes a path's evaluation (and fitting): the objective, the t grid, the curve's section;
-    not `paths.extra`, the list of other paths to evaluate."""
+    """What shapes a path's evaluation (and fitting): the objective, the t grid, the curve's section, the
+    sharpness settings when a curve measures sharpness; not `paths.extra`, the list of other paths to
+    evaluate. Chains (kind None) measure no sharpness: their nodes are the snapshots of sharpness.h5."""
     train = {k: SHAPING["train"][k] for k in ("optimizer", "weight_decay", "batch_size")}
     sections = [kind] if kind in ("polyline", "bezier") else []
-    return canonical({**settings("model", "paths", "device", *sections, leave_out=("paths.extra",)), "train": train})
+    leave_out = ["paths.extra"]
+    if kind is None:
+        leave_out.append("paths.sharpness_points")
+    elif config["paths"]["sharpness_points"]:
+        sections.append("sharpness")
+    return canonical({**settings("model", "paths", "device", *sections, leave_out=leave_out), "train": train})
+
+
+def sharpness_settings():
+    """What shapes a seed's sharpness through training: the objective (and lr, for the 2/lr line), the settings."""
+    train = {k: SHAPING["train"][k] for k in ("optimizer", "lr", "weight_decay", "batch_size")}
+    return canonical({**settings("model", "device", "sharpness"), "train": train})
 
 
 def seed_files(name):

@@ -118,7 +118,9 @@ def test_claims_over_seeds_count_verdicts_and_give_the_spread():
     wide = path(np.zeros_like(T), 0.9 - bump(0.5, 0.6), 0.8 - bump(0.5, 0.5))
     claims = C.evaluate_claims(points, {0: _seed(0.0), 1: _seed(0.3)}, {(0, 1): C.PairTables(wide, flat)}, TH)
     by_name = {c["claim"]: c for c in claims}
-    assert list(by_name) == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert list(by_name) == ["C1", "C2", "C3", "C4", "C5", "C6", "S1"]
+    assert by_name["S1"]["source"] == "grokscape" and by_name["C1"]["source"] == "paper"
+    assert by_name["S1"]["verdict"] == "undecided"  # these segments hold no sharpness
     assert by_name["C1"]["verdict"] == "holds for 1 of 2" and by_name["C1"]["counts"]["does not hold"] == 1
     assert by_name["C1"]["spread"]["memorized"] == {"min": 280, "median": 290, "max": 300}
     assert by_name["C2"]["verdict"] == "holds" and set(by_name["C2"]["units"]) == {"seed0", "seed1"}
@@ -128,3 +130,22 @@ def test_claims_over_seeds_count_verdicts_and_give_the_spread():
     text = C.claims_markdown(claims)
     assert text.count("\n| C") == 6 and "**holds for 1 of 2**" in text and "### C4" in text
     assert "Undecided because the polyline 1→2 did not connect" in text and "| seed1 | undecided |" in text
+    assert "*(grokscape's question)*" in text.split("| S1 |")[1].split("\n")[0]
+
+
+def _sharpness(point1: float, point2: float, converged=(True, True)) -> dict:
+    return {
+        "top_eigenvalue": np.array([point1, (point1 + point2) / 2, point2]),
+        "eigenvalue_converged": np.array([converged[0], True, converged[1]]),
+        "lanczos_iterations": np.array([9, 8, 30 if not converged[1] else 7]),
+    }
+
+
+def test_s1_compares_the_top_eigenvalues_at_points_1_and_2_and_needs_them_converged():
+    flatter = C.s1_sharpness(_sharpness(15.0, 3.0), TH)
+    assert flatter["verdict"] == "holds" and flatter["quantities"]["ratio"] == pytest.approx(0.2)
+    assert C.s1_sharpness(_sharpness(15.0, 14.0), TH)["verdict"] == "does not hold"  # above 0.9 of point 1's
+    assert C.s1_sharpness(_sharpness(15.0, 14.0), C.ClaimThresholds(sharpness_ratio=1.0))["verdict"] == "holds"
+    unconverged = C.s1_sharpness(_sharpness(15.0, 3.0, converged=(True, False)), TH)
+    assert unconverged["verdict"] == "undecided" and "did not converge" in unconverged["reason"]
+    assert unconverged["quantities"]["lanczos_iterations"] == [9, 30]

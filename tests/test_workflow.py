@@ -53,9 +53,37 @@ def test_path_tables_follow_the_documented_layout(built_workflow):
         assert nodes[0] == points["memorized"] and nodes[-1] == points["grokked"]
         assert all(e % 50 == 0 for e in nodes[1:-1]) and np.all(np.diff(nodes) > 0)
         assert all(f[name].shape == (len(nodes) - 1, 9) for name in PATH_COLUMNS)
+    with h5py.File(paths / "chain" / "seed0-mem__seed0-grok.h5") as f:
+        assert "top_eigenvalue" not in f  # chains measure no sharpness: their nodes are in sharpness.h5
     summary = pd.read_csv(paths / "summary.csv")
     assert len(summary) == 11 and set(summary["kind"]) == {"segment", "chain", "polyline", "bezier"}
     assert (summary["train_error_barrier"] >= 0).all() and (summary["mean_grad_norm"] > 0).all()
+
+
+SHARPNESS_COLUMNS = ("top_eigenvalue", "eigenvalue_residual", "lanczos_iterations", "eigenvalue_converged")
+
+
+def test_sharpness_along_curves_and_through_training_agree_where_they_meet(built_workflow):
+    """The segment 1→2 at t = 0 and 1 holds the weights of points 1 and 2, so its sharpness there is the one
+    sharpness.h5 measured at those epochs (same start vector and probes; other batches, so float rounding)."""
+    results = built_workflow / "results"
+    with h5py.File(results / "seed0/sharpness.h5") as f:
+        through = {k: f[k][()] for k in ("epoch", "hessian_trace", *SHARPNESS_COLUMNS)}
+        memorized, grokked, lr = f.attrs["memorized"], f.attrs["grokked"], f.attrs["lr"]
+    with h5py.File(results / "seed0/checkpoints.h5") as f:
+        assert list(through["epoch"]) == sorted(int(e) for e in f["epochs"])
+    assert lr == 0.03 and through["eigenvalue_converged"].all()
+    assert np.all(through["lanczos_iterations"] <= 30) and np.all(through["eigenvalue_residual"] >= 0)
+    with h5py.File(results / "paths/segment/seed0-mem__seed0-grok.h5") as f:
+        along = {k: f[k][()] for k in ("sharpness_t", "hessian_trace", *SHARPNESS_COLUMNS)}
+        assert f["hessian_trace_stderr"].shape == (7,)
+    assert np.allclose(along["sharpness_t"], np.linspace(0, 1, 7))
+    for index, epoch in ((0, memorized), (-1, grokked)):
+        at = int(np.flatnonzero(through["epoch"] == epoch)[0])
+        assert along["top_eigenvalue"][index] == pytest.approx(through["top_eigenvalue"][at], rel=1e-3)
+        assert along["hessian_trace"][index] == pytest.approx(through["hessian_trace"][at], rel=1e-3)
+    pdf = (results / "sharpness.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 5000
 
 
 def test_every_path_starts_and_ends_where_training_measured_its_endpoints(built_workflow):
@@ -73,9 +101,11 @@ def test_second_run_does_nothing(built_workflow):
 
 
 # What a dry run plans after one edit: rules whose params (settings or code) changed, and what is downstream.
-FIGURES = {"fig1", "fig3", "fig4", "path_figure", "fits", "all"}
+FIGURES = {"fig1", "fig3", "fig4", "path_figure", "fits", "sharpness_figure", "all"}
 PATH_RULES = {"curve", "chain", "path_summary", "claims", "results_table", "fig4", "path_figure", "fits", "all"}
-AFTER_TRAINING = PATH_RULES | FIGURES | {"train", "seed_run"}
+CURVE_RULES = {"curve", "path_summary", "claims", "results_table", "path_figure", "fits", "all"}  # not chains
+SHARPNESS = {"sharpness", "sharpness_figure", "all"}  # through training, results/seed{S}/sharpness.h5
+AFTER_TRAINING = PATH_RULES | FIGURES | SHARPNESS | {"train", "seed_run"}
 CONFIG_TABLE = {"configuration_table"}  # the report's record of the settings changes with any setting
 
 CONFIG_EDITS = {  # (section, key, new value): rules planned
@@ -86,8 +116,10 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("points", "val_acc", 0.99): AFTER_TRAINING | CONFIG_TABLE,
     ("device", None, "auto"): AFTER_TRAINING | CONFIG_TABLE,
     ("paths", "n_points", 5): PATH_RULES | CONFIG_TABLE,
-    ("polyline", "epochs", 20): {"curve", "path_summary", "claims", "results_table", "path_figure", "fits", "all"}
-    | CONFIG_TABLE,
+    ("polyline", "epochs", 20): CURVE_RULES | CONFIG_TABLE,
+    ("paths", "sharpness_points", 3): CURVE_RULES | CONFIG_TABLE,
+    ("sharpness", "max_iterations", 10): CURVE_RULES | SHARPNESS | CONFIG_TABLE,
+    ("claims", "sharpness_ratio", 0.5): {"claims", "results_table", "all"} | CONFIG_TABLE,
     ("bezier", "lr", 0.02): {"curve", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
     ("plot", "dpi", 90): FIGURES | CONFIG_TABLE,
     ("claims", "barrier", 0.1): {"claims", "results_table", "all"} | CONFIG_TABLE,
@@ -96,6 +128,7 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("paths", "t_chunk", 4): set(),
     ("polyline", "checkpoint_every", 10): set(),
     ("bezier", "checkpoint_every", 10): set(),
+    ("sharpness", "t_chunk", 1): set(),
 }
 
 
@@ -151,9 +184,10 @@ CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
     ("grokscape/data.py", "code"): AFTER_TRAINING | {"dataset"},
     ("grokscape/training.py", "code"): AFTER_TRAINING,
     ("grokscape/fitting.py", "code"): PATH_RULES - {"chain", "fig4"},  # chains fit nothing
-    ("grokscape/landscape.py", "code"): PATH_RULES,
+    ("grokscape/landscape.py", "code"): PATH_RULES | SHARPNESS,
+    ("grokscape/sharpness.py", "code"): CURVE_RULES | SHARPNESS,
     ("grokscape/settings.py", "code"): AFTER_TRAINING,
-    ("grokscape/curve_settings.py", "code"): PATH_RULES,
+    ("grokscape/curve_settings.py", "code"): PATH_RULES | SHARPNESS,
     ("grokscape/fit_settings.py", "code"): PATH_RULES - {"chain", "fig4"},
 }
 
@@ -209,7 +243,7 @@ def test_s5_composition_trains_through_the_workflow(tmp_path):
 
 def test_claims_are_decided_from_the_run(built_workflow):
     claims = json.loads((built_workflow / "results/claims.json").read_text())
-    assert [c["claim"] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert [c["claim"] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6", "S1"]
     verdicts = ("holds", "does not hold", "undecided", "holds for 1 of 2", "holds for 0 of 2, undecided for 1")
     assert all(c["verdict"] in verdicts and c["quantities"] for c in claims)
     for seed in (0, 1):  # C1-C4 are decided for every seed, C5 and C6 for the pair
@@ -220,7 +254,7 @@ def test_claims_are_decided_from_the_run(built_workflow):
             assert grad_norm_point1 == pytest.approx(f["grad_norm"][0])
     assert set(claims[4]["units"]) == {"seed0-seed1"}
     markdown = (built_workflow / "results/claims.md").read_text()
-    assert markdown.count("\n| C") == 6 and markdown.count("| seed0 |") == 4
+    assert markdown.count("\n| C") == 6 and markdown.count("| seed0 |") == 5  # C1-C4 and S1 per seed
 
 
 def test_html_report_holds_figures_captions_claims_and_configuration(workflow_copy):

@@ -16,6 +16,7 @@ from grokscape.fitting import fit_curve
 from grokscape.landscape import path_metrics
 from grokscape.pathfiles import path_attrs, write_path
 from grokscape.scripting import job
+from grokscape.sharpness import SharpnessSettings, along_curve
 from grokscape.storage import read_json
 
 with job(snakemake) as log:
@@ -47,6 +48,27 @@ with job(snakemake) as log:
         controls, coefficients(kind, t, n_controls), dataset.to(device), objective, config["paths"]["t_chunk"]
     )
     max_train_error = float(metrics["train_error"].max())
+    curvature = {}
+    if config["paths"]["sharpness_points"]:
+        settings = SharpnessSettings.from_config(config)
+        curvature = along_curve(
+            kind,
+            controls,
+            config["paths"]["sharpness_points"],
+            dataset.to(device),
+            objective,
+            settings,
+            config["sharpness"]["t_chunk"],
+        )
+        converged = curvature["eigenvalue_converged"]
+        log.info(
+            "top Hessian eigenvalue %s at t = %s; %d of %d converged within %d Lanczos steps",
+            curvature["top_eigenvalue"].round(4).tolist(),
+            curvature["sharpness_t"].round(3).tolist(),
+            converged.sum(),
+            converged.size,
+            settings.max_iterations,
+        )
     attrs = path_attrs(
         kind,
         wildcards.a,
@@ -58,7 +80,7 @@ with job(snakemake) as log:
     )
     write_path(
         snakemake.output[0],
-        {"t": t.numpy(), **metrics, "fit_loss": fit.epoch_loss},
+        {"t": t.numpy(), **metrics, "fit_loss": fit.epoch_loss, **curvature},
         attrs,
         controls=fit.controls if n_controls > 2 else None,
     )

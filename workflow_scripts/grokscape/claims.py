@@ -1,4 +1,5 @@
-"""The paper's claims C1–C6 (docs/science.md), decided from the HDF5 tables with stated thresholds.
+"""The paper's claims C1–C6 (docs/science.md), decided from the HDF5 tables with stated thresholds, and
+grokscape's own questions (S1), marked as such.
 
 Each claim is decided per unit — every seed, or every pair of consecutive seeds for the claims that
 compare two runs — and reported as "holds for k of N" with the spread of every measured quantity.
@@ -32,6 +33,7 @@ class ClaimThresholds:
     flat_spread: float = 0.1  # C6: spread of train/validation error along 2→2' at most this
     hill_symmetry: float = 0.15  # C6: |t_left + t_right − 1| of the two grad-norm hills at most this
     hill_prominence: float = 0.1  # C6: a hill rises at least this fraction of the curve's max above its surroundings
+    sharpness_ratio: float = 0.9  # S1: point 2's top Hessian eigenvalue at most this fraction of point 1's
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Claim:
     statement: str
     paper: str
     thresholds: Callable[[ClaimThresholds], dict]
+    source: str = "paper"  # or "grokscape": a question grokscape asks, not a claim of the paper
 
 
 def _verdict(holds: bool | None, quantities: dict, reason: str = "") -> dict:
@@ -192,6 +195,23 @@ def c6_two_generalisations(polyline: Table, th: ClaimThresholds) -> dict:
     return _verdict(all(v <= th.flat_spread for v in spreads.values()) and symmetric, quantities)
 
 
+def s1_sharpness(segment: Table, th: ClaimThresholds) -> dict:
+    """Point 2 sits in a flatter minimum than point 1 by the Hessian's top eigenvalue (the segment's ends)."""
+    if "top_eigenvalue" not in segment:
+        return _verdict(None, {}, "the segment 1→2 holds no sharpness (paths.sharpness_points is 0)")
+    value, converged = np.asarray(segment["top_eigenvalue"]), np.asarray(segment["eigenvalue_converged"], dtype=bool)
+    quantities = {
+        "top_eigenvalue_point1": float(value[0]),
+        "top_eigenvalue_point2": float(value[-1]),
+        "ratio": float(value[-1] / value[0]),
+        "lanczos_iterations": [int(segment["lanczos_iterations"][0]), int(segment["lanczos_iterations"][-1])],
+    }
+    if not (converged[0] and converged[-1]):
+        reason = "the Lanczos iteration for the top Hessian eigenvalue at point 1 or 2 did not converge (sharpness.*)"
+        return _verdict(None, quantities, reason)
+    return _verdict(value[0] > 0 and value[-1] <= th.sharpness_ratio * value[0], quantities)
+
+
 CLAIMS = {
     "C1": Claim(
         "C1",
@@ -236,6 +256,13 @@ CLAIMS = {
             "hill_prominence": th.hill_prominence,
         },
     ),
+    "S1": Claim(
+        "S1",
+        "the top Hessian eigenvalue of the training objective is smaller at point 2 than at point 1",
+        "not in the paper, which measures width by the gradient norm alone",
+        lambda th: {"sharpness_ratio": th.sharpness_ratio},
+        source="grokscape",
+    ),
 }
 
 
@@ -253,7 +280,7 @@ def decide(claim: Claim, units: Mapping[str, dict], th: ClaimThresholds) -> dict
     return {
         "claim": claim.name,
         "statement": claim.statement,
-        "source": "paper",
+        "source": claim.source,
         "verdict": verdict,
         "holds": counts[HOLDS] == n > 0,
         "counts": {**counts, "units": n},
@@ -313,6 +340,7 @@ def evaluate_claims(
         "C4": {name: c4_polyline(t.polyline, t.segment, th) for name, t in per_seed.items()},
         "C5": {name: c5_two_memorisations(t.across_memorised, th) for name, t in per_pair.items()},
         "C6": {name: c6_two_generalisations(t.across_grokked, th) for name, t in per_pair.items()},
+        "S1": {name: s1_sharpness(t.segment, th) for name, t in per_seed.items()},
     }
     return [decide(CLAIMS[name], decided, th) for name, decided in units.items() if decided]
 

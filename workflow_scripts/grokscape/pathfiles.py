@@ -3,6 +3,10 @@
 Datasets `t`, `train_loss`, `train_error`, `val_loss`, `val_error`, `grad_norm` (1-D over t;
 for chains, shape (segments, n_points), plus `node_epochs`); fitted curves also hold
 `controls/{k}/{param}` (the control points, endpoints included) and `fit_loss` (per epoch).
+Segments and fitted curves measured with `paths.sharpness_points` > 0 also hold, 1-D over
+`sharpness_t` (evenly spaced, 0 and 1 included), `top_eigenvalue`, `eigenvalue_residual`,
+`lanczos_iterations`, `eigenvalue_converged`, `hessian_trace` and `hessian_trace_stderr`
+(`grokscape.sharpness`); chains hold none.
 Root attributes name the endpoints (seed, epoch) and the settings.
 """
 

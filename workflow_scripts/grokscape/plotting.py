@@ -130,13 +130,67 @@ def _path_title(attrs: Mapping) -> str:
 def path_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path: str, style: Style) -> None:
     """Figures 2, 5, 6, 7: one row per path, each on its own scales, so a comparison segment with a
     large barrier never flattens the curve the figure is about; one legend below all panels."""
-    fig, axes = plt.subplots(len(paths), 3, figsize=(14, 3.6 * len(paths)), squeeze=False)
+    curvature = any("sharpness_t" in columns for columns, _ in paths)  # a fourth panel: sharpness
+    n_panels = 4 if curvature else 3
+    fig, axes = plt.subplots(len(paths), n_panels, figsize=(4.7 * n_panels, 3.6 * len(paths)), squeeze=False)
     for row, (columns, attrs) in zip(axes, paths, strict=True):
-        path_panels(row, columns, style)
+        path_panels(row[:3], columns, style)
+        if curvature and "sharpness_t" in columns:
+            sharpness_panel(row[3], columns["sharpness_t"], columns)
+            row[3].set_xlabel("t")
+        elif curvature:
+            row[3].axis("off")
         row[1].set_title(_path_title(attrs), fontsize=10)
     legend = {label: h for ax in axes[0] for h, label in zip(*ax.get_legend_handles_labels(), strict=True)}
     fig.tight_layout(rect=(0, 0.06 / len(paths), 1, 1))
     fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=len(legend), fontsize=8, frameon=False)
+    save(fig, path, style)
+
+
+def sharpness_panel(
+    ax: plt.Axes, x: np.ndarray, columns: Mapping[str, np.ndarray], color: str = "k", label: str = "top eigenvalue"
+) -> None:
+    """Top Hessian eigenvalue against x: converged points filled, unconverged ones as red crosses
+    (an unconverged Lanczos value is only a lower bound of the top eigenvalue)."""
+    value, ok = np.asarray(columns["top_eigenvalue"]), np.asarray(columns["eigenvalue_converged"], dtype=bool)
+    ax.plot(x, value, "-", color=color, lw=1)
+    ax.plot(x[ok], value[ok], "o", color=color, ms=4, label=label)
+    if not ok.all():
+        ax.plot(x[~ok], value[~ok], "x", color="red", ms=7, mew=2, label="Lanczos did not converge")
+    ax.set_ylabel("top Hessian eigenvalue")
+
+
+def sharpness_figure(seeds: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path: str, style: Style) -> None:
+    """Sharpness through training: top eigenvalue (with 2/lr, the edge of stability of (S)GD) and Hutchinson's
+    trace (± one standard error) against epoch, one colour per seed, points 1 and 2 marked."""
+    fig, (top, trace) = plt.subplots(1, 2, figsize=(13, 4.5))
+    for index, (columns, attrs) in enumerate(seeds):
+        epoch, color, label = np.asarray(columns["epoch"]), f"C{index}", f"seed {attrs['seed']}"
+        sharpness_panel(top, epoch, columns, color, label)
+        trace.errorbar(
+            epoch,
+            columns["hessian_trace"],
+            yerr=columns["hessian_trace_stderr"],
+            fmt="-o",
+            color=color,
+            ms=3,
+            lw=1,
+            capsize=2,
+            label=label,
+        )
+        for key, dash in (("memorized", ":"), ("grokked", "--")):
+            if attrs.get(key) is not None:
+                for ax in (top, trace):
+                    ax.axvline(attrs[key], color=color, ls=dash, lw=1)
+    lr = seeds[0][1]["lr"]
+    top.axhline(2 / lr, color="grey", ls="-.", lw=1.2, label=f"2/lr = {2 / lr:.3g}, edge of stability of (S)GD")
+    top.set(xlabel="epoch", title="top Hessian eigenvalue of the training objective")
+    trace.set(xlabel="epoch", ylabel="Hessian trace (Hutchinson ± 1 s.e.)", title="Hessian trace")
+    handles = {label: h for ax in (top, trace) for h, label in zip(*ax.get_legend_handles_labels(), strict=True)}
+    for dash, label in ((":", "point 1 (memorised)"), ("--", "point 2 (generalised)")):
+        handles[label] = matplotlib.lines.Line2D([], [], color="k", ls=dash, lw=1)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=3, fontsize=8, frameon=False)
     save(fig, path, style)
 
 

@@ -19,7 +19,11 @@ def results_markdown(points: Mapping[int, Mapping], summary: pd.DataFrame, claim
     seeds = pd.DataFrame([{"seed": seed, **{k: p.get(k) for k in POINT_FIELDS}} for seed, p in sorted(points.items())])
     columns = [c for c in FIRST_PATH_COLUMNS if c in summary] + [c for c in summary if c not in FIRST_PATH_COLUMNS]
     verdicts = pd.DataFrame(
-        [{k: c.get(k) for k in ("claim", "verdict", "statement")} | {"measured": c.get("quantities")} for c in claims]
+        [
+            {"claim": c.get("claim"), "verdict": c.get("verdict"), "statement": c.get("statement") + _asker(c)}
+            | {"measured": c.get("quantities")}
+            for c in claims
+        ]
     )
     return "\n".join(
         [
@@ -31,6 +35,12 @@ def results_markdown(points: Mapping[int, Mapping], summary: pd.DataFrame, claim
             _table(verdicts),
         ]
     )
+
+
+def _asker(claim: Mapping) -> str:
+    """A question grokscape asks, not a claim of the paper, says so."""
+    source = claim.get("source", "paper")
+    return "" if source == "paper" else f" ({source}'s question, not the paper's)"
 
 
 def _table(frame: pd.DataFrame) -> str:

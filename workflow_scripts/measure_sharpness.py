@@ -1,0 +1,41 @@
+"""Snakemake step: top Hessian eigenvalue and trace of the training objective at every saved epoch of a seed."""
+
+from grokscape import curve_settings as cfg
+from grokscape.checkpoints import load_checkpoint, saved_epochs
+from grokscape.configuration import job_settings
+from grokscape.curves import stack_controls
+from grokscape.data import load_dataset
+from grokscape.devices import resolve_device
+from grokscape.scripting import job
+from grokscape.sharpness import SharpnessSettings, sharpness
+from grokscape.storage import read_attrs, write_table
+
+with job(snakemake) as log:
+    config = job_settings(snakemake.params.settings, snakemake.config)  # plus the knob sharpness.t_chunk
+    inputs = snakemake.input
+    device = resolve_device(config["device"])
+    epochs = saved_epochs(inputs.checkpoints)
+    log.info("sharpness of seed %s at %d saved epochs on %s", snakemake.wildcards.seed, len(epochs), device)
+    weights = stack_controls([load_checkpoint(inputs.checkpoints, e) for e in epochs])
+    settings = SharpnessSettings.from_config(config)
+    found = sharpness(
+        {k: v.to(device) for k, v in weights.items()},
+        load_dataset(inputs.dataset).to(device),
+        cfg.objective(config),
+        settings,
+        config["sharpness"]["t_chunk"],
+    )
+    trained = read_attrs(inputs.checkpoints)
+    attrs = {k: trained[k] for k in ("seed", "memorized", "grokked")}
+    write_table(
+        snakemake.output[0],
+        {"epoch": epochs, **found},
+        {**attrs, "lr": config["train"]["lr"], "optimizer": config["train"]["optimizer"], "settings": config},
+    )
+    unconverged = [e for e, ok in zip(epochs, found["eigenvalue_converged"], strict=True) if not ok]
+    log.info(
+        "top eigenvalue %.4g -> %.4g; unconverged at epochs %s",
+        found["top_eigenvalue"][0],
+        found["top_eigenvalue"][-1],
+        unconverged,
+    )
