@@ -16,6 +16,7 @@ include: "rules/training.smk"
 include: "rules/paths.smk"
 include: "rules/figures.smk"
 include: "rules/report.smk"
+include: "rules/alignment.smk"
 
 
 localrules:
@@ -26,6 +27,7 @@ rule all:
     default_target: True
     input:
         PAPER_FIGURES,
+        "results/fig8.pdf",
         "results/paths/summary.csv",
         "results/fits.pdf",
         "results/claims.json",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
 from grokscape.alignment import Symmetry, align, apply_symmetry, distance
 from grokscape.data import make_dataset
+from grokscape.endpoints import NAME_PATTERN, Endpoint
+from grokscape.errors import ConfigError
 from grokscape.model import ModelShape, Params, forward, init_params, squared_norm
 from grokscape.training import TrainSettings, make_optimizer, train_epoch
 
@@ -77,3 +81,15 @@ def test_each_symmetry_alone_keeps_the_function():
         changed = {k: v.float() for k, v in apply_symmetry(params, one, SHAPE.n_heads).items()}
         assert distance(params, changed) > 1.0, part  # it does change the weights
         torch.testing.assert_close(logits(changed), logits(params), rtol=1e-5, atol=1e-5, msg=part)
+
+
+def test_aligned_checkpoint_names_read_naturally_and_round_trip():
+    name = Endpoint.parse("seed1-grok@seed0-grok")
+    assert (name.seed, name.point, name.aligned_to) == (1, "grok", Endpoint(0, "grok"))
+    assert str(name) == "seed1-grok@seed0-grok" and name.unaligned == Endpoint(1, "grok")
+    assert re.fullmatch(NAME_PATTERN, "seed1-e300@seed0-mem") and not re.fullmatch(NAME_PATTERN, "seed1-grok@")
+    for bad in ("seed1-grok@seed0-grok@seed2-grok", "seed1-grok@seed0", "seed1@seed0-grok"):
+        with pytest.raises(ValueError, match="aligned to another as <name>@<name>"):
+            Endpoint.parse(bad)
+    with pytest.raises(ConfigError, match="checkpoint seed0-e75: epoch 75 is not a snapshot"):
+        Endpoint.parse("seed1-grok@seed0-e75").check_snapshot(50, 3000)  # the reference is checked too

@@ -54,7 +54,7 @@ def test_path_tables_follow_the_documented_layout(built_workflow):
         assert all(e % 50 == 0 for e in nodes[1:-1]) and np.all(np.diff(nodes) > 0)
         assert all(f[name].shape == (len(nodes) - 1, 9) for name in PATH_COLUMNS)
     summary = pd.read_csv(paths / "summary.csv")
-    assert len(summary) == 11 and set(summary["kind"]) == {"segment", "chain", "polyline", "bezier"}
+    assert len(summary) == 15 and set(summary["kind"]) == {"segment", "chain", "polyline", "bezier"}
     assert (summary["train_error_barrier"] >= 0).all() and (summary["mean_grad_norm"] > 0).all()
 
 
@@ -63,7 +63,7 @@ def test_every_path_starts_and_ends_where_training_measured_its_endpoints(built_
 
 
 def test_every_figure_is_a_real_pdf(built_workflow):
-    for n in range(1, 8):
+    for n in range(1, 9):
         pdf = (built_workflow / "results" / f"fig{n}.pdf").read_bytes()
         assert pdf.startswith(b"%PDF") and len(pdf) > 5000, n
 
@@ -73,9 +73,10 @@ def test_second_run_does_nothing(built_workflow):
 
 
 # What a dry run plans after one edit: rules whose params (settings or code) changed, and what is downstream.
-FIGURES = {"fig1", "fig3", "fig4", "path_figure", "fits", "all"}
-PATH_RULES = {"curve", "chain", "path_summary", "claims", "results_table", "fig4", "path_figure", "fits", "all"}
-AFTER_TRAINING = PATH_RULES | FIGURES | {"train"}
+FIGURES = {"fig1", "fig3", "fig4", "path_figure", "fits", "fig8", "all"}
+PATH_RULES = {"curve", "chain", "path_summary", "claims", "results_table", "fig4", "path_figure", "fits", "fig8", "all"}
+AFTER_TRAINING = PATH_RULES | FIGURES | {"train", "align"}
+ALIGNED = {"align", "curve", "path_summary", "claims", "results_table", "fits", "fig8", "all"}  # aligned paths only
 CONFIG_TABLE = {"configuration_table"}  # the report's record of the settings changes with any setting
 
 CONFIG_EDITS = {  # (section, key, new value): rules planned
@@ -92,6 +93,8 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("plot", "dpi", 90): FIGURES | CONFIG_TABLE,
     ("claims", "barrier", 0.1): {"claims", "results_table", "all"} | CONFIG_TABLE,
     ("claims", "zero_error", 0.02): {"claims", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
+    ("align", "max_iterations", 3): ALIGNED | CONFIG_TABLE,
+    ("align", "tolerance", 1e-6): ALIGNED | CONFIG_TABLE,
     # speed and memory knobs (schema: x-changes-results: false) rerun nothing
     ("paths", "t_chunk", 4): set(),
     ("polyline", "checkpoint_every", 10): set(),
@@ -124,9 +127,11 @@ def test_added_seed_trains_only_that_seed(workflow_copy):
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
     planned = jobs_planned(workflow_copy)
     # its own segment, chain and polyline 1→2 and the pair (1, 2)'s polylines: no earlier path reruns
-    assert planned["train"] == 1 and planned["chain"] == 1 and planned["curve"] == 4, planned
+    # ... and its segments and polylines 1→1′, 2→2′ raw and aligned (6 more, 2 aligns)
+    assert planned["train"] == 1 and planned["chain"] == 1 and planned["curve"] == 10, planned
+    assert planned["align"] == 2, planned
     outputs = [line for line in snakemake(workflow_copy, "-n").stdout.splitlines() if "output:" in line]
-    assert len([o for o in outputs if "results/paths/" in o]) == 6  # 5 paths + summary
+    assert len([o for o in outputs if "results/paths/" in o]) == 12  # 11 paths + summary
     assert not any("results/paths/" in o and "seed0-" in o for o in outputs), "a path of seed 0 was planned again"
 
 
@@ -154,6 +159,9 @@ CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
     ("grokscape/settings.py", "code"): AFTER_TRAINING,
     ("grokscape/curve_settings.py", "code"): PATH_RULES,
     ("grokscape/fit_settings.py", "code"): PATH_RULES - {"chain", "fig4"},
+    ("grokscape/alignment.py", "code"): PATH_RULES | {"align"},  # path jobs measure distances with it
+    ("grokscape/endpoints.py", "code"): PATH_RULES | {"align"},
+    ("align_checkpoint.py", "code"): ALIGNED,
 }
 
 
@@ -208,7 +216,7 @@ def test_s5_composition_trains_through_the_workflow(tmp_path):
 
 def test_claims_are_decided_from_the_run(built_workflow):
     claims = json.loads((built_workflow / "results/claims.json").read_text())
-    assert [c["claim"] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert [c["claim"] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6", "A1"]
     verdicts = ("holds", "does not hold", "undecided", "holds for 1 of 2", "holds for 0 of 2, undecided for 1")
     assert all(c["verdict"] in verdicts and c["quantities"] for c in claims)
     for seed in (0, 1):  # C1-C4 are decided for every seed, C5 and C6 for the pair
@@ -281,3 +289,34 @@ def test_training_shares_the_cores_out_over_the_seeds(tmp_path, seeds, threads):
     train_job = out.split("rule train:")[1].split("rule ")[0]
     shown = f"threads: {threads}" if threads > 1 else "threads:"  # Snakemake prints no "threads: 1"
     assert (shown in train_job) == (threads > 1), train_job
+
+
+def test_aligned_paths_keep_the_function_and_shorten_the_distance(built_workflow):
+    paths = built_workflow / "results/paths"
+    summary = pd.read_csv(paths / "summary.csv")
+    aligned = summary[summary["end"].str.contains("@")]
+    assert set(aligned["end"]) == {"seed1-mem@seed0-mem", "seed1-grok@seed0-grok"} and len(aligned) == 4
+    assert set(aligned["kind"]) == {"segment", "polyline"}
+    assert (aligned["aligned_distance"] < aligned["distance"]).all() and summary["distance"].gt(0).all()
+    for row in aligned.itertuples():  # each aligned row sits beside its raw twin, at the same distance
+        raw = summary[(summary["kind"] == row.kind) & (summary["end"] == row.end.split("@")[0])]
+        assert raw["distance"].item() == pytest.approx(row.distance) and raw["aligned_distance"].isna().all()
+    with h5py.File(built_workflow / "results/aligned/seed1-grok@seed0-grok.h5") as f:
+        record = json.loads(f.attrs["alignment"])
+        grokked = json.loads((built_workflow / "results/seed1/points.json").read_text())["grokked"]
+        assert list(f["epochs"]) == [str(grokked)] and f.attrs["aligned_to"] == "seed0-grok"
+    assert record["converged"] and record["max_logit_change"] < 1e-3
+    assert np.all(np.diff(record["distances"]) <= 1e-9 * record["distance_before"])
+    a1 = json.loads((built_workflow / "results/claims.json").read_text())[-1]
+    assert a1["claim"] == "A1" and a1["source"] == "grokscape" and set(a1["units"]) == {"seed0-seed1"}
+    with h5py.File(paths / "segment/seed0-grok__seed1-grok.h5") as f:
+        raw_barrier = f["train_error"][()].max() - max(f["train_error"][0], f["train_error"][-1])
+    assert a1["quantities"]["train_error_barrier_raw"] == pytest.approx(raw_barrier)
+    assert "grokscape's question" in (built_workflow / "results/claims.md").read_text()
+
+
+def test_aligned_checkpoint_by_name_runs_one_align_and_one_path(workflow_copy):
+    planned = jobs_planned(workflow_copy, "results/paths/bezier/seed0-e50__seed1-e100@seed0-e50.h5")
+    assert planned == {"align": 1, "curve": 1}, planned
+    result = snakemake(workflow_copy, "-n", "results/paths/chain/seed0-mem__seed0-grok@seed1-grok.h5", check=False)
+    assert result.returncode != 0 and "aligned checkpoints (@) have none" in result.stdout

@@ -1,4 +1,5 @@
-"""The paper's claims C1–C6 (docs/science.md), decided from the HDF5 tables with stated thresholds.
+"""The paper's claims C1–C6 and grokscape's own question A1 (docs/science.md), decided from the HDF5
+tables with stated thresholds.
 
 Each claim is decided per unit — every seed, or every pair of consecutive seeds for the claims that
 compare two runs — and reported as "holds for k of N" with the spread of every measured quantity.
@@ -42,6 +43,7 @@ class Claim:
     statement: str
     paper: str
     thresholds: Callable[[ClaimThresholds], dict]
+    source: str = "paper"  # whose question it is: the paper's, or grokscape's own
 
 
 def _verdict(holds: bool | None, quantities: dict, reason: str = "") -> dict:
@@ -92,14 +94,20 @@ def c1_grokking(record: Mapping, th: ClaimThresholds) -> dict:
     return _verdict(ratio >= th.grok_ratio, quantities)
 
 
+def barrier(values: np.ndarray) -> float:
+    """How far a path rises above the larger of its two ends (0 without a barrier)."""
+    values = np.asarray(values)
+    return float(values.max() - max(values[0], values[-1]))
+
+
 def c2_segment(segment: Table, th: ClaimThresholds) -> dict:
     t, train_error, val_error, grad = (np.asarray(segment[k]) for k in ("t", "train_error", "val_error", "grad_norm"))
-    barrier = float(train_error.max() - max(train_error[0], train_error[-1]))
+    height = barrier(train_error)
     # how far from monotone: the largest rise of validation error above its running minimum
     largest_rise = float(np.max(val_error - np.minimum.accumulate(val_error)))
     quantities = {
-        "train_error_barrier": barrier,
-        "barrier_peak_t": float(t[train_error.argmax()]) if barrier > 0 else None,
+        "train_error_barrier": height,
+        "barrier_peak_t": float(t[train_error.argmax()]) if height > 0 else None,
         "val_error_largest_rise": largest_rise,
         "grad_norm_point1": float(grad[0]),
         "grad_norm_point2": float(grad[-1]),
@@ -107,7 +115,7 @@ def c2_segment(segment: Table, th: ClaimThresholds) -> dict:
         "grad_norm_max_between": float(grad.max()),
         "grad_norm_max_at_t": float(t[grad.argmax()]),
     }
-    holds = barrier >= th.barrier and largest_rise <= th.monotone_tolerance and grad[-1] <= th.grad_drop * grad[0]
+    holds = height >= th.barrier and largest_rise <= th.monotone_tolerance and grad[-1] <= th.grad_drop * grad[0]
     return _verdict(holds, quantities)
 
 
@@ -192,6 +200,24 @@ def c6_two_generalisations(polyline: Table, th: ClaimThresholds) -> dict:
     return _verdict(all(v <= th.flat_spread for v in spreads.values()) and symmetric, quantities)
 
 
+def a1_aligned_generalisations(segment: Table, aligned: Table, th: ClaimThresholds) -> dict:
+    """grokscape's question: is the barrier on the segment 2→2′ a relabelling (gone after alignment)?"""
+    quantities = {
+        f"{metric}_barrier_{which}": barrier(table[metric])
+        for metric in ("train_error", "val_error", "train_loss")
+        for which, table in (("raw", segment), ("aligned", aligned))
+    }
+    quantities |= {"distance_raw": aligned.get("distance_unaligned"), "distance_aligned": aligned.get("distance")}
+    unconverged = [a for a in aligned.get("alignments", []) if not a["converged"]]
+    if unconverged:
+        reason = (
+            f"the alignment stopped at align.max_iterations = {unconverged[0]['iterations']} sweeps while still "
+            "shortening the distance: an unfinished alignment decides nothing; raise align.max_iterations"
+        )
+        return _verdict(None, quantities, reason)
+    return _verdict(quantities["train_error_barrier_aligned"] < th.barrier, quantities)
+
+
 CLAIMS = {
     "C1": Claim(
         "C1",
@@ -236,6 +262,14 @@ CLAIMS = {
             "hill_prominence": th.hill_prominence,
         },
     ),
+    "A1": Claim(
+        "A1",
+        "after alignment (weight matching through the model's symmetries, point 2′ aligned to point 2) the "
+        "segment 2→2′ has no train-error barrier: the raw segment's barrier is a relabelling of units",
+        "not in the paper; the question of Git Re-Basin (Ainsworth et al. 2023) asked of grokking",
+        lambda th: {"barrier": th.barrier},
+        source="grokscape",
+    ),
 }
 
 
@@ -253,7 +287,7 @@ def decide(claim: Claim, units: Mapping[str, dict], th: ClaimThresholds) -> dict
     return {
         "claim": claim.name,
         "statement": claim.statement,
-        "source": "paper",
+        "source": claim.source,
         "verdict": verdict,
         "holds": counts[HOLDS] == n > 0,
         "counts": {**counts, "units": n},
@@ -295,6 +329,8 @@ class PairTables:
 
     across_memorised: Table
     across_grokked: Table
+    grokked_segment: Table | None = None  # A1: the segment 2→2′ as trained ...
+    aligned_grokked_segment: Table | None = None  # ... and with 2′ aligned to 2
 
 
 def evaluate_claims(
@@ -303,7 +339,7 @@ def evaluate_claims(
     pairs: Mapping[tuple[int, int], PairTables],
     th: ClaimThresholds,
 ) -> list[dict]:
-    """C1–C4 for every seed, C5 and C6 for every pair of consecutive seeds (when there are two)."""
+    """C1–C4 for every seed, C5, C6 and A1 for every pair of consecutive seeds (when there are two)."""
     per_seed = {f"seed{s}": tables for s, tables in sorted(seeds.items())}
     per_pair = {f"seed{a}-seed{b}": tables for (a, b), tables in sorted(pairs.items())}
     units = {
@@ -313,6 +349,11 @@ def evaluate_claims(
         "C4": {name: c4_polyline(t.polyline, t.segment, th) for name, t in per_seed.items()},
         "C5": {name: c5_two_memorisations(t.across_memorised, th) for name, t in per_pair.items()},
         "C6": {name: c6_two_generalisations(t.across_grokked, th) for name, t in per_pair.items()},
+        "A1": {
+            name: a1_aligned_generalisations(t.grokked_segment, t.aligned_grokked_segment, th)
+            for name, t in per_pair.items()
+            if t.aligned_grokked_segment is not None
+        },
     }
     return [decide(CLAIMS[name], decided, th) for name, decided in units.items() if decided]
 
