@@ -17,6 +17,7 @@ include: "rules/paths.smk"
 include: "rules/figures.smk"
 include: "rules/report.smk"
 include: "rules/sharpness.smk"
+include: "rules/alignment.smk"
 
 
 localrules:
@@ -27,6 +28,7 @@ rule all:
     default_target: True
     input:
         PAPER_FIGURES,
+        "results/fig8.pdf",
         "results/paths/summary.csv",
         "results/fits.pdf",
         "results/claims.json",

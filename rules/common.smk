@@ -6,7 +6,7 @@ LIBRARY = Path(workflow.basedir) / "workflow_scripts"
 sys.path.insert(0, str(LIBRARY))
 
 import grokscape.codehash
-from grokscape.endpoints import Endpoint, NAME_PATTERN
+from grokscape.endpoints import Endpoint, NAME_PATTERN, PLAIN_PATTERN
 from grokscape.errors import ConfigError
 from grokscape.configuration import check_config, load_schema, without_knobs
 from grokscape.seed_groups import GROUP_PATTERN, gpu_visible, seed_groups, seeds_per_job
@@ -108,28 +108,29 @@ def sharpness_settings():
 
 
 def seed_files(name):
-    """The training outputs of the seed behind a checkpoint name."""
+    """The files behind a checkpoint name: its checkpoints (for `{moved}@{reference}`, the aligned
+    file the rule `align` writes) and the points of its seed."""
     endpoint = Endpoint.parse(name)
     endpoint.check_snapshot(config["train"]["snapshot_every"], config["train"]["max_epochs"])
+    for seed in (endpoint.seed, *([endpoint.aligned_to.seed] if endpoint.aligned_to else [])):
+        if seed not in SEEDS:
+            raise ConfigError(f"config error: train.seeds: checkpoint {name} needs seed {seed}, configured {SEEDS}")
     seed = endpoint.seed
-    if seed not in SEEDS:
-        raise ConfigError(f"config error: train.seeds: checkpoint {name} needs seed {seed}, configured {SEEDS}")
     return {
-        "checkpoints": f"results/seed{seed}/checkpoints.h5",
+        "checkpoints": f"results/aligned/{name}.h5" if endpoint.aligned_to else f"results/seed{seed}/checkpoints.h5",
         "points": f"results/seed{seed}/points.json",
     }
 
 
 def endpoint_inputs(wildcards):
-    """Dataset plus both endpoints' checkpoints and points, for a path job."""
-    start, end = seed_files(wildcards.a), seed_files(wildcards.b)
-    return {
-        "dataset": "results/dataset.h5",
-        "start_checkpoints": start["checkpoints"],
-        "start_points": start["points"],
-        "end_checkpoints": end["checkpoints"],
-        "end_points": end["points"],
-    }
+    """Dataset plus both endpoints' checkpoints and points, for a path job; `*_unaligned` are the seeds'
+    own checkpoints behind aligned names (the same files otherwise), for the distance before alignment."""
+    inputs = {"dataset": "results/dataset.h5"}
+    for end, name in (("start", wildcards.a), ("end", wildcards.b)):
+        files = seed_files(name)
+        inputs |= {f"{end}_checkpoints": files["checkpoints"], f"{end}_points": files["points"]}
+        inputs[f"{end}_unaligned"] = seed_files(str(Endpoint.parse(name).unaligned))["checkpoints"]
+    return inputs
 
 
 def two_seeds(figure):
@@ -174,7 +175,32 @@ def claim_paths():
     for a, b in zip(SEEDS, SEEDS[1:]):
         named.append((f"across_memorised__{a}__{b}", path_file("polyline", f"seed{a}-mem", f"seed{b}-mem")))
         named.append((f"across_grokked__{a}__{b}", path_file("polyline", f"seed{a}-grok", f"seed{b}-grok")))
+        grok, moved = f"seed{a}-grok", f"seed{b}-grok"  # A1: segment 2→2′, raw and aligned
+        named.append((f"grokked_segment__{a}__{b}", path_file("segment", grok, moved)))
+        named.append((f"aligned_grokked_segment__{a}__{b}", path_file("segment", grok, f"{moved}@{grok}")))
     return named
+
+
+def alignment_paths():
+    """Segments and polylines 1→1′ and 2→2′ of every pair of consecutive seeds, between the seeds' own
+    weights and with the second aligned to the first (`B@A`, see rules/alignment.smk)."""
+    return [
+        path_file(kind, f"seed{a}-{point}", end)
+        for a, b in zip(SEEDS, SEEDS[1:])
+        for point in ("mem", "grok")
+        for kind in ("segment", "polyline")
+        for end in (f"seed{b}-{point}", f"seed{b}-{point}@seed{a}-{point}")
+    ]
+
+
+def alignment_figure_paths():
+    """Figure 8: the segments 1→1′ and 2→2′ of the first two seeds, raw and aligned."""
+    second = two_seeds("fig8")
+    return [
+        path_file("segment", f"{FIRST}-{point}", end)
+        for point in ("mem", "grok")
+        for end in (f"{second}-{point}", f"{second}-{point}@{FIRST}-{point}")
+    ]
 
 
 def summary_paths():
@@ -185,6 +211,7 @@ def summary_paths():
             continue
         paths += figure_paths(figure)
     paths += [path for _, path in claim_paths()]
+    paths += alignment_paths()
     paths += [f"results/paths/{extra}.h5" for extra in config["paths"]["extra"]]
     return list(dict.fromkeys(paths))
 
@@ -197,6 +224,10 @@ def fitted_paths():
 def chain_inputs(wildcards):
     """A chain runs through one seed's snapshots, so both ends must come from that seed."""
     start, end = Endpoint.parse(wildcards.a), Endpoint.parse(wildcards.b)
+    if start.aligned_to or end.aligned_to:
+        raise ConfigError(
+            f"chain {wildcards.a}__{wildcards.b}: a chain runs through one seed's own snapshots; aligned checkpoints (@) have none"
+        )
     if start.seed != end.seed:
         raise ConfigError(
             f"chain {wildcards.a}__{wildcards.b}: a chain joins two checkpoints of one seed (got seeds {start.seed} and {end.seed})"

@@ -149,3 +149,17 @@ def test_s1_compares_the_top_eigenvalues_at_points_1_and_2_and_needs_them_conver
     unconverged = C.s1_sharpness(_sharpness(15.0, 3.0, converged=(True, False)), TH)
     assert unconverged["verdict"] == "undecided" and "did not converge" in unconverged["reason"]
     assert unconverged["quantities"]["lanczos_iterations"] == [9, 30]
+
+
+def test_a1_no_barrier_after_alignment_holds_and_an_unfinished_alignment_decides_nothing():
+    raw = path(bump(0.5, 0.9), bump(0.5, 0.9), np.ones_like(T))
+    flat = {**path(np.zeros_like(T), np.zeros_like(T), np.ones_like(T)), "distance": 10.0, "distance_unaligned": 30.0}
+    claim = C.a1_aligned_generalisations(raw, {**flat, "alignments": [{"converged": True, "iterations": 9}]}, TH)
+    assert claim["holds"] and claim["quantities"]["train_error_barrier_raw"] == pytest.approx(0.9, abs=1e-3)
+    assert claim["quantities"]["train_error_barrier_aligned"] == 0 and claim["quantities"]["distance_raw"] == 30.0
+    still = {**flat, "train_error": bump(0.5, 0.2)}  # the barrier survives alignment: that is the result
+    assert C.a1_aligned_generalisations(raw, still, TH)["verdict"] == "does not hold"
+    unfinished = {**flat, "alignments": [{"converged": False, "iterations": 200}]}
+    claim = C.a1_aligned_generalisations(raw, unfinished, TH)
+    assert claim["verdict"] == "undecided" and "align.max_iterations" in claim["reason"]
+    assert C.CLAIMS["A1"].source == "grokscape"

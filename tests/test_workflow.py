@@ -56,7 +56,7 @@ def test_path_tables_follow_the_documented_layout(built_workflow):
     with h5py.File(paths / "chain" / "seed0-mem__seed0-grok.h5") as f:
         assert "top_eigenvalue" not in f  # chains measure no sharpness: their nodes are in sharpness.h5
     summary = pd.read_csv(paths / "summary.csv")
-    assert len(summary) == 11 and set(summary["kind"]) == {"segment", "chain", "polyline", "bezier"}
+    assert len(summary) == 15 and set(summary["kind"]) == {"segment", "chain", "polyline", "bezier"}
     assert (summary["train_error_barrier"] >= 0).all() and (summary["mean_grad_norm"] > 0).all()
 
 
@@ -91,7 +91,7 @@ def test_every_path_starts_and_ends_where_training_measured_its_endpoints(built_
 
 
 def test_every_figure_is_a_real_pdf(built_workflow):
-    for n in range(1, 8):
+    for n in range(1, 9):
         pdf = (built_workflow / "results" / f"fig{n}.pdf").read_bytes()
         assert pdf.startswith(b"%PDF") and len(pdf) > 5000, n
 
@@ -101,11 +101,13 @@ def test_second_run_does_nothing(built_workflow):
 
 
 # What a dry run plans after one edit: rules whose params (settings or code) changed, and what is downstream.
-FIGURES = {"fig1", "fig3", "fig4", "path_figure", "fits", "sharpness_figure", "all"}
-PATH_RULES = {"curve", "chain", "path_summary", "claims", "results_table", "fig4", "path_figure", "fits", "all"}
-CURVE_RULES = {"curve", "path_summary", "claims", "results_table", "path_figure", "fits", "all"}  # not chains
+FIGURES = {"fig1", "fig3", "fig4", "path_figure", "fits", "sharpness_figure", "fig8", "all"}
+PATH_RULES = {"curve", "chain", "path_summary", "claims", "results_table", "fig4", "path_figure", "fits", "fig8", "all"}
+CURVE_RULES = {"curve", "path_summary", "claims", "results_table", "path_figure", "fits", "fig8", "all"}  # not chains
+FITTED_RULES = CURVE_RULES - {"fig8"}  # polylines and Bézier curves only: figure 8 draws segments
 SHARPNESS = {"sharpness", "sharpness_figure", "all"}  # through training, results/seed{S}/sharpness.h5
-AFTER_TRAINING = PATH_RULES | FIGURES | SHARPNESS | {"train", "seed_run"}
+AFTER_TRAINING = PATH_RULES | FIGURES | SHARPNESS | {"train", "seed_run", "align"}
+ALIGNED = {"align", "curve", "path_summary", "claims", "results_table", "fits", "fig8", "all"}  # aligned paths only
 CONFIG_TABLE = {"configuration_table"}  # the report's record of the settings changes with any setting
 
 CONFIG_EDITS = {  # (section, key, new value): rules planned
@@ -116,7 +118,7 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("points", "val_acc", 0.99): AFTER_TRAINING | CONFIG_TABLE,
     ("device", None, "auto"): AFTER_TRAINING | CONFIG_TABLE,
     ("paths", "n_points", 5): PATH_RULES | CONFIG_TABLE,
-    ("polyline", "epochs", 20): CURVE_RULES | CONFIG_TABLE,
+    ("polyline", "epochs", 20): FITTED_RULES | CONFIG_TABLE,
     ("paths", "sharpness_points", 3): CURVE_RULES | CONFIG_TABLE,
     ("sharpness", "max_iterations", 10): CURVE_RULES | SHARPNESS | CONFIG_TABLE,
     ("claims", "sharpness_ratio", 0.5): {"claims", "results_table", "all"} | CONFIG_TABLE,
@@ -124,6 +126,8 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("plot", "dpi", 90): FIGURES | CONFIG_TABLE,
     ("claims", "barrier", 0.1): {"claims", "results_table", "all"} | CONFIG_TABLE,
     ("claims", "zero_error", 0.02): {"claims", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
+    ("align", "max_iterations", 3): ALIGNED | CONFIG_TABLE,
+    ("align", "tolerance", 1e-6): ALIGNED | CONFIG_TABLE,
     # speed and memory knobs (schema: x-changes-results: false) rerun nothing
     ("paths", "t_chunk", 4): set(),
     ("polyline", "checkpoint_every", 10): set(),
@@ -157,9 +161,11 @@ def test_added_seed_trains_only_that_seed(workflow_copy):
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
     planned = jobs_planned(workflow_copy)
     # its own segment, chain and polyline 1→2 and the pair (1, 2)'s polylines: no earlier path reruns
-    assert planned["train"] == 1 and planned["chain"] == 1 and planned["curve"] == 4, planned
+    # ... and its segments and polylines 1→1′, 2→2′ raw and aligned (6 more, 2 aligns)
+    assert planned["train"] == 1 and planned["chain"] == 1 and planned["curve"] == 10, planned
+    assert planned["align"] == 2, planned
     outputs = [line for line in snakemake(workflow_copy, "-n").stdout.splitlines() if "output:" in line]
-    assert len([o for o in outputs if "results/paths/" in o]) == 6  # 5 paths + summary
+    assert len([o for o in outputs if "results/paths/" in o]) == 12  # 11 paths + summary
     assert not any("results/paths/" in o and "seed0-" in o for o in outputs), "a path of seed 0 was planned again"
 
 
@@ -189,6 +195,9 @@ CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
     ("grokscape/settings.py", "code"): AFTER_TRAINING,
     ("grokscape/curve_settings.py", "code"): PATH_RULES | SHARPNESS,
     ("grokscape/fit_settings.py", "code"): PATH_RULES - {"chain", "fig4"},
+    ("grokscape/alignment.py", "code"): PATH_RULES | {"align"},  # path jobs measure distances with it
+    ("grokscape/endpoints.py", "code"): PATH_RULES | {"align"},
+    ("align_checkpoint.py", "code"): ALIGNED,
 }
 
 
@@ -243,7 +252,7 @@ def test_s5_composition_trains_through_the_workflow(tmp_path):
 
 def test_claims_are_decided_from_the_run(built_workflow):
     claims = json.loads((built_workflow / "results/claims.json").read_text())
-    assert [c["claim"] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6", "S1"]
+    assert [c["claim"] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6", "S1", "A1"]
     verdicts = ("holds", "does not hold", "undecided", "holds for 1 of 2", "holds for 0 of 2, undecided for 1")
     assert all(c["verdict"] in verdicts and c["quantities"] for c in claims)
     for seed in (0, 1):  # C1-C4 are decided for every seed, C5 and C6 for the pair
@@ -316,3 +325,36 @@ def test_training_shares_the_cores_out_over_the_seeds(tmp_path, seeds, threads):
     train_job = out.split("rule train:")[1].split("rule ")[0]
     shown = f"threads: {threads}" if threads > 1 else "threads:"  # Snakemake prints no "threads: 1"
     assert (shown in train_job) == (threads > 1), train_job
+
+
+def test_aligned_paths_keep_the_function_and_shorten_the_distance(built_workflow):
+    paths = built_workflow / "results/paths"
+    summary = pd.read_csv(paths / "summary.csv")
+    aligned = summary[summary["end"].str.contains("@")]
+    assert set(aligned["end"]) == {"seed1-mem@seed0-mem", "seed1-grok@seed0-grok"} and len(aligned) == 4
+    assert set(aligned["kind"]) == {"segment", "polyline"}
+    assert (aligned["aligned_distance"] < aligned["distance"]).all() and summary["distance"].gt(0).all()
+    for row in aligned.itertuples():  # each aligned row sits beside its raw twin, at the same distance
+        twin = (summary["kind"] == row.kind) & (summary["start"] == row.start)
+        raw = summary[twin & (summary["end"] == row.end.split("@")[0])]
+        assert raw["distance"].item() == pytest.approx(row.distance) and raw["aligned_distance"].isna().all()
+    with h5py.File(built_workflow / "results/aligned/seed1-grok@seed0-grok.h5") as f:
+        record = json.loads(f.attrs["alignment"])
+        grokked = json.loads((built_workflow / "results/seed1/points.json").read_text())["grokked"]
+        assert list(f["epochs"]) == [str(grokked)] and f.attrs["aligned_to"] == "seed0-grok"
+    assert record["converged"] and record["max_logit_change"] < 1e-3
+    assert np.all(np.diff(record["distances"]) <= 1e-9 * record["distance_before"])
+    a1 = json.loads((built_workflow / "results/claims.json").read_text())[-1]
+    assert a1["claim"] == "A1" and a1["source"] == "grokscape" and set(a1["units"]) == {"seed0-seed1"}
+    with h5py.File(paths / "segment/seed0-grok__seed1-grok.h5") as f:
+        raw_barrier = f["train_error"][()].max() - max(f["train_error"][0], f["train_error"][-1])
+    assert a1["quantities"]["train_error_barrier_raw"] == pytest.approx(raw_barrier)
+    assert "grokscape's question" in (built_workflow / "results/claims.md").read_text()
+
+
+def test_aligned_checkpoint_by_name_runs_one_align_and_one_path(workflow_copy):
+    target = "results/paths/bezier/seed0-e50__seed1-e100@seed0-e50.h5"
+    planned = jobs_planned(workflow_copy, "--", target)  # "--": a target, not another --quiet choice
+    assert planned == {"align": 1, "curve": 1}, planned
+    result = snakemake(workflow_copy, "-n", "results/paths/chain/seed0-mem__seed0-grok@seed1-grok.h5", check=False)
+    assert result.returncode != 0 and "aligned checkpoints (@) have none" in result.stdout

@@ -1,4 +1,4 @@
-"""Snakemake step: decide the paper's claims C1-C6 from the tables; write JSON, Markdown, CSV."""
+"""Snakemake step: decide the paper's claims C1-C6 and grokscape's A1 from the tables; write JSON, Markdown, CSV."""
 
 import pandas as pd
 
@@ -14,7 +14,9 @@ with job(snakemake) as log:
     for name, path in inputs.items():
         if name != "points":
             role, *seeds = name.split("__")
-            tables.setdefault("__".join(seeds), {})[role] = read_path(path)[0]
+            columns, attrs = read_path(path)  # plus the endpoint distances and alignment records (A1)
+            scalars = {k: attrs[k] for k in ("distance", "distance_unaligned", "alignments") if k in attrs}
+            tables.setdefault("__".join(seeds), {})[role] = {**columns, **scalars}
     per_seed = {int(k): SeedTables(**v) for k, v in tables.items() if "__" not in k}
     pairs = {tuple(map(int, k.split("__"))): PairTables(**v) for k, v in tables.items() if "__" in k}
     claims = evaluate_claims(points, per_seed, pairs, ClaimThresholds(**snakemake.params.settings["claims"]))

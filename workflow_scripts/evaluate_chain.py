@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from grokscape import curve_settings as cfg
+from grokscape.alignment import distance
 from grokscape.checkpoints import load_checkpoint, saved_epochs
 from grokscape.configuration import job_settings
 from grokscape.curves import chain_coefficients, stack_controls
@@ -23,7 +24,8 @@ with job(snakemake) as log:
     nodes = [first, *(e for e in saved_epochs(inputs.start_checkpoints) if first < e < last), last]
     device = resolve_device(config["device"])
     log.info("chain of seed %d through epochs %s on %s", start.seed, nodes, device)
-    controls = stack_controls([load_checkpoint(inputs.start_checkpoints, e) for e in nodes])
+    weights = [load_checkpoint(inputs.start_checkpoints, e) for e in nodes]
+    controls = stack_controls(weights)
     n_points, n_segments = config["paths"]["n_points"], len(nodes) - 1
     metrics = path_metrics(
         {k: v.to(device) for k, v in controls.items()},
@@ -38,6 +40,14 @@ with job(snakemake) as log:
     write_path(
         snakemake.output[0],
         columns,
-        path_attrs("chain", wildcards.a, wildcards.b, (first, last), snakemake.params.settings),
+        path_attrs(
+            "chain",
+            wildcards.a,
+            wildcards.b,
+            (first, last),
+            snakemake.params.settings,
+            distance=distance(weights[0], weights[-1]),
+            distance_unaligned=distance(weights[0], weights[-1]),
+        ),
     )
     log.info("%d segments; max train error along the chain %.4f", n_segments, metrics["train_error"].max())

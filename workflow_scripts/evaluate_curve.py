@@ -5,6 +5,7 @@ from pathlib import Path
 import torch
 
 from grokscape import curve_settings as cfg
+from grokscape.alignment import distance
 from grokscape.checkpoints import load_checkpoint
 from grokscape.configuration import job_settings
 from grokscape.curves import coefficients
@@ -17,7 +18,7 @@ from grokscape.landscape import path_metrics
 from grokscape.pathfiles import path_attrs, write_path
 from grokscape.scripting import job
 from grokscape.sharpness import SharpnessSettings, along_curve
-from grokscape.storage import read_json
+from grokscape.storage import read_attrs, read_json
 
 with job(snakemake) as log:
     config = job_settings(snakemake.params.settings, snakemake.config)  # plus knobs such as t_chunk
@@ -29,6 +30,12 @@ with job(snakemake) as log:
     end_epoch = Endpoint.parse(wildcards.b).epoch(read_json(inputs.end_points))
     start = load_checkpoint(inputs.start_checkpoints, start_epoch)
     end = load_checkpoint(inputs.end_checkpoints, end_epoch)
+    ends = (  # weights, their file, the seed's own checkpoints (another file for aligned names), epoch
+        (start, inputs.start_checkpoints, inputs.start_unaligned, start_epoch),
+        (end, inputs.end_checkpoints, inputs.end_unaligned, end_epoch),
+    )
+    unaligned = [weights if given == own else load_checkpoint(own, epoch) for weights, given, own, epoch in ends]
+    aligned_files = [given for _, given, own, _ in ends if given != own]
     dataset, objective = load_dataset(inputs.dataset), cfg.objective(config)
     n_controls = cfg.n_controls(config, kind)
     fit = fit_curve(
@@ -77,6 +84,9 @@ with job(snakemake) as log:
         snakemake.params.settings,
         n_controls=n_controls,
         max_train_error=max_train_error,
+        distance=distance(start, end),
+        distance_unaligned=distance(*unaligned),
+        alignments=[read_attrs(path)["alignment"] for path in aligned_files],
     )
     write_path(
         snakemake.output[0],

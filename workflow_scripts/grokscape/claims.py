@@ -1,5 +1,5 @@
 """The paper's claims C1–C6 (docs/science.md), decided from the HDF5 tables with stated thresholds, and
-grokscape's own questions (S1), marked as such.
+grokscape's own questions (S1 sharpness, A1 symmetry-aware connectivity), marked as such.
 
 Each claim is decided per unit — every seed, or every pair of consecutive seeds for the claims that
 compare two runs — and reported as "holds for k of N" with the spread of every measured quantity.
@@ -95,14 +95,20 @@ def c1_grokking(record: Mapping, th: ClaimThresholds) -> dict:
     return _verdict(ratio >= th.grok_ratio, quantities)
 
 
+def barrier(values: np.ndarray) -> float:
+    """How far a path rises above the larger of its two ends (0 without a barrier)."""
+    values = np.asarray(values)
+    return float(values.max() - max(values[0], values[-1]))
+
+
 def c2_segment(segment: Table, th: ClaimThresholds) -> dict:
     t, train_error, val_error, grad = (np.asarray(segment[k]) for k in ("t", "train_error", "val_error", "grad_norm"))
-    barrier = float(train_error.max() - max(train_error[0], train_error[-1]))
+    height = barrier(train_error)
     # how far from monotone: the largest rise of validation error above its running minimum
     largest_rise = float(np.max(val_error - np.minimum.accumulate(val_error)))
     quantities = {
-        "train_error_barrier": barrier,
-        "barrier_peak_t": float(t[train_error.argmax()]) if barrier > 0 else None,
+        "train_error_barrier": height,
+        "barrier_peak_t": float(t[train_error.argmax()]) if height > 0 else None,
         "val_error_largest_rise": largest_rise,
         "grad_norm_point1": float(grad[0]),
         "grad_norm_point2": float(grad[-1]),
@@ -110,7 +116,7 @@ def c2_segment(segment: Table, th: ClaimThresholds) -> dict:
         "grad_norm_max_between": float(grad.max()),
         "grad_norm_max_at_t": float(t[grad.argmax()]),
     }
-    holds = barrier >= th.barrier and largest_rise <= th.monotone_tolerance and grad[-1] <= th.grad_drop * grad[0]
+    holds = height >= th.barrier and largest_rise <= th.monotone_tolerance and grad[-1] <= th.grad_drop * grad[0]
     return _verdict(holds, quantities)
 
 
@@ -212,6 +218,24 @@ def s1_sharpness(segment: Table, th: ClaimThresholds) -> dict:
     return _verdict(value[0] > 0 and value[-1] <= th.sharpness_ratio * value[0], quantities)
 
 
+def a1_aligned_generalisations(segment: Table, aligned: Table, th: ClaimThresholds) -> dict:
+    """grokscape's question: is the barrier on the segment 2→2′ a relabelling (gone after alignment)?"""
+    quantities = {
+        f"{metric}_barrier_{which}": barrier(table[metric])
+        for metric in ("train_error", "val_error", "train_loss")
+        for which, table in (("raw", segment), ("aligned", aligned))
+    }
+    quantities |= {"distance_raw": aligned.get("distance_unaligned"), "distance_aligned": aligned.get("distance")}
+    unconverged = [a for a in aligned.get("alignments", []) if not a["converged"]]
+    if unconverged:
+        reason = (
+            f"the alignment stopped at align.max_iterations = {unconverged[0]['iterations']} sweeps while still "
+            "shortening the distance: an unfinished alignment decides nothing; raise align.max_iterations"
+        )
+        return _verdict(None, quantities, reason)
+    return _verdict(quantities["train_error_barrier_aligned"] < th.barrier, quantities)
+
+
 CLAIMS = {
     "C1": Claim(
         "C1",
@@ -261,6 +285,14 @@ CLAIMS = {
         "the top Hessian eigenvalue of the training objective is smaller at point 2 than at point 1",
         "not in the paper, which measures width by the gradient norm alone",
         lambda th: {"sharpness_ratio": th.sharpness_ratio},
+        source="grokscape",
+    ),
+    "A1": Claim(
+        "A1",
+        "after alignment (weight matching through the model's symmetries, point 2′ aligned to point 2) the "
+        "segment 2→2′ has no train-error barrier: the raw segment's barrier is a relabelling of units",
+        "not in the paper; the question of Git Re-Basin (Ainsworth et al. 2023) asked of grokking",
+        lambda th: {"barrier": th.barrier},
         source="grokscape",
     ),
 }
@@ -322,6 +354,8 @@ class PairTables:
 
     across_memorised: Table
     across_grokked: Table
+    grokked_segment: Table | None = None  # A1: the segment 2→2′ as trained ...
+    aligned_grokked_segment: Table | None = None  # ... and with 2′ aligned to 2
 
 
 def evaluate_claims(
@@ -330,7 +364,7 @@ def evaluate_claims(
     pairs: Mapping[tuple[int, int], PairTables],
     th: ClaimThresholds,
 ) -> list[dict]:
-    """C1–C4 for every seed, C5 and C6 for every pair of consecutive seeds (when there are two)."""
+    """C1–C4 for every seed, C5, C6 and A1 for every pair of consecutive seeds (when there are two)."""
     per_seed = {f"seed{s}": tables for s, tables in sorted(seeds.items())}
     per_pair = {f"seed{a}-seed{b}": tables for (a, b), tables in sorted(pairs.items())}
     units = {
@@ -341,6 +375,11 @@ def evaluate_claims(
         "C5": {name: c5_two_memorisations(t.across_memorised, th) for name, t in per_pair.items()},
         "C6": {name: c6_two_generalisations(t.across_grokked, th) for name, t in per_pair.items()},
         "S1": {name: s1_sharpness(t.segment, th) for name, t in per_seed.items()},
+        "A1": {
+            name: a1_aligned_generalisations(t.grokked_segment, t.aligned_grokked_segment, th)
+            for name, t in per_pair.items()
+            if t.aligned_grokked_segment is not None
+        },
     }
     return [decide(CLAIMS[name], decided, th) for name, decided in units.items() if decided]
 

@@ -1,4 +1,7 @@
-"""Names of checkpoints used as path endpoints: `seed{S}-mem`, `seed{S}-grok`, `seed{S}-e{EPOCH}`."""
+"""Names of checkpoints used as path endpoints: `seed{S}-mem`, `seed{S}-grok`, `seed{S}-e{EPOCH}`,
+and any of them aligned to another, `{moved}@{reference}` (e.g. `seed1-grok@seed0-grok`: seed 1's
+point 2 turned by the symmetries of the model to lie as close as possible to seed 0's point 2; the
+same function, stored in `results/aligned/seed1-grok@seed0-grok.h5`, see `grokscape.alignment`)."""
 
 from __future__ import annotations
 
@@ -8,23 +11,39 @@ from dataclasses import dataclass
 from grokscape.errors import ConfigError
 from grokscape.points import point_epoch
 
-NAME_PATTERN = r"seed[0-9]+-(?:mem|grok|e[0-9]+)"
+PLAIN_PATTERN = r"seed[0-9]+-(?:mem|grok|e[0-9]+)"
+NAME_PATTERN = rf"{PLAIN_PATTERN}(?:@{PLAIN_PATTERN})?"
 
 
 @dataclass(frozen=True)
 class Endpoint:
     seed: int
     point: str  # "mem", "grok" or "e{EPOCH}"
+    aligned_to: Endpoint | None = None  # the reference this checkpoint was aligned to, if any
 
     @classmethod
     def parse(cls, name: str) -> Endpoint:
-        match = re.fullmatch(r"seed([0-9]+)-(mem|grok|e[0-9]+)", name)
-        if match is None:
-            raise ValueError(f"checkpoint name {name!r} is not seed<S>-mem, seed<S>-grok or seed<S>-e<EPOCH>")
-        return cls(int(match.group(1)), match.group(2))
+        moved, _, reference = name.partition("@")
+        match = re.fullmatch(r"seed([0-9]+)-(mem|grok|e[0-9]+)", moved)
+        if match is None or (reference and re.fullmatch(PLAIN_PATTERN, reference) is None):
+            raise ValueError(
+                f"checkpoint name {name!r} is not seed<S>-mem, seed<S>-grok or seed<S>-e<EPOCH>, "
+                "or one of them aligned to another as <name>@<name>"
+            )
+        return cls(int(match.group(1)), match.group(2), cls.parse(reference) if reference else None)
+
+    @property
+    def unaligned(self) -> Endpoint:
+        """The seed's own checkpoint behind this name (itself when not aligned)."""
+        return Endpoint(self.seed, self.point)
+
+    def __str__(self) -> str:
+        return f"seed{self.seed}-{self.point}" + (f"@{self.aligned_to}" if self.aligned_to else "")
 
     def check_snapshot(self, snapshot_every: int, max_epochs: int) -> None:
         """An `e<EPOCH>` name must be a saved snapshot, known from the config before any job runs."""
+        if self.aligned_to is not None:
+            self.aligned_to.check_snapshot(snapshot_every, max_epochs)
         if not self.point.startswith("e"):
             return
         epoch = int(self.point[1:])
@@ -36,7 +55,8 @@ class Endpoint:
             )
 
     def epoch(self, points: dict) -> int:
-        """The epoch this name stands for, given the seed's points.json record."""
+        """The epoch this name stands for, given the seed's points.json record (an aligned checkpoint
+        keeps the epoch of the network it was made from)."""
         if self.point.startswith("e"):
             return int(self.point[1:])
         return point_epoch(points, self.point, self.seed)

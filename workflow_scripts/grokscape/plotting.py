@@ -236,3 +236,25 @@ def figure4(columns: Mapping[str, np.ndarray], attrs: Mapping, path: str, style:
     fig.suptitle(f"chain of segments through the snapshots of {attrs['start']} → {attrs['end']}")
     fig.tight_layout()
     save(fig, path, style)
+
+
+def alignment_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path: str, style: Style) -> None:
+    """Figure 8: train error, validation error and train loss along segments between two seeds, each drawn
+    dashed between the seeds' own weights and solid with the second aligned to the first (`B@A`)."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    colors = {}
+    for columns, attrs in paths:
+        aligned = "@" in attrs["end"]
+        pair = f"{attrs['start']} → {attrs['end'].split('@')[0]}"
+        color = colors.setdefault(pair, f"C{len(colors)}")
+        label = f"{pair}, {'aligned' if aligned else 'raw'}"
+        for ax, metric in zip(axes, ("train_error", "val_error", "train_loss"), strict=True):
+            ax.plot(columns["t"], columns[metric], color=color, ls="-" if aligned else "--", lw=1.6, label=label)
+    for ax, ylabel in zip(axes, ("train error", "validation error", "train loss (CE + L2)"), strict=True):
+        ax.set(xlabel="t", ylabel=ylabel)
+    axes[2].set_yscale("log")
+    fig.suptitle("segments between two seeds: raw (dashed) and after aligning the second to the first (solid)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    save(fig, path, style)

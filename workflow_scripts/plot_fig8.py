@@ -1,0 +1,9 @@
+"""Snakemake step: figure 8, segments 1→1′ and 2→2′ with and without aligning the second seed to the first."""
+
+from grokscape.pathfiles import read_path
+from grokscape.plotting import Style, alignment_figure
+from grokscape.scripting import job
+
+with job(snakemake):
+    paths = [read_path(p) for p in snakemake.input]
+    alignment_figure(paths, snakemake.output[0], Style(**snakemake.params.settings["plot"]))
