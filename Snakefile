@@ -15,6 +15,7 @@ include: "rules/data.smk"
 include: "rules/training.smk"
 include: "rules/paths.smk"
 include: "rules/figures.smk"
+include: "rules/planes.smk"
 include: "rules/report.smk"
 
 
@@ -31,3 +32,4 @@ rule all:
         "results/claims.json",
         "results/configuration.csv",
         "results/readme_results.md",
+        PLANE_FIGURES,

@@ -73,8 +73,9 @@ def test_second_run_does_nothing(built_workflow):
 
 
 # What a dry run plans after one edit: rules whose params (settings or code) changed, and what is downstream.
-FIGURES = {"fig1", "fig3", "fig4", "path_figure", "fits", "all"}
-PATH_RULES = {"curve", "chain", "path_summary", "claims", "results_table", "fig4", "path_figure", "fits", "all"}
+FIGURES = {"fig1", "fig3", "fig4", "path_figure", "fits", "plane_figure", "all"}
+PLANES = {"plane", "plane_figure", "all"}  # the planes of the polylines 1→2 and 1→1′
+PATH_RULES = PLANES | {"curve", "chain", "path_summary", "claims", "results_table", "fig4", "path_figure", "fits"}
 AFTER_TRAINING = PATH_RULES | FIGURES | {"train"}
 CONFIG_TABLE = {"configuration_table"}  # the report's record of the settings changes with any setting
 
@@ -86,16 +87,20 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("points", "val_acc", 0.99): AFTER_TRAINING | CONFIG_TABLE,
     ("device", None, "auto"): AFTER_TRAINING | CONFIG_TABLE,
     ("paths", "n_points", 5): PATH_RULES | CONFIG_TABLE,
-    ("polyline", "epochs", 20): {"curve", "path_summary", "claims", "results_table", "path_figure", "fits", "all"}
+    ("polyline", "epochs", 20): {"curve", "path_summary", "claims", "results_table", "path_figure", "fits"}
+    | PLANES
     | CONFIG_TABLE,
     ("bezier", "lr", 0.02): {"curve", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
     ("plot", "dpi", 90): FIGURES | CONFIG_TABLE,
     ("claims", "barrier", 0.1): {"claims", "results_table", "all"} | CONFIG_TABLE,
     ("claims", "zero_error", 0.02): {"claims", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
+    ("planes", "grid", 5): PLANES | CONFIG_TABLE,
+    ("planes", "margin", 0.5): PLANES | CONFIG_TABLE,
     # speed and memory knobs (schema: x-changes-results: false) rerun nothing
     ("paths", "t_chunk", 4): set(),
     ("polyline", "checkpoint_every", 10): set(),
     ("bezier", "checkpoint_every", 10): set(),
+    ("planes", "chunk", 7): set(),
 }
 
 
@@ -154,6 +159,9 @@ CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
     ("grokscape/settings.py", "code"): AFTER_TRAINING,
     ("grokscape/curve_settings.py", "code"): PATH_RULES,
     ("grokscape/fit_settings.py", "code"): PATH_RULES - {"chain", "fig4"},
+    ("grokscape/planes.py", "code"): PLANES,
+    ("grokscape/planes.py", "comment"): set(),
+    ("grokscape/plane_figure.py", "code"): {"plane_figure", "all"},
 }
 
 
