@@ -135,7 +135,8 @@ def test_workflow_planes_hold_the_fitted_curve(built_workflow):
             controls = stack_controls(
                 [{k: torch.from_numpy(v[()]) for k, v in f[f"controls/{i}"].items()} for i in "012"]
             )
-            t, path_train_error = f["t"][()], f["train_error"][()]
+            t = f["t"][()]
+            assert attrs["max_train_error"] == f.attrs["max_train_error"] == f["train_error"][()].max()
         np.testing.assert_array_equal(columns["t"], t)
         np.testing.assert_allclose(columns["controls"], coordinates_of_controls(plane, controls).numpy(), atol=1e-9)
         curve = weights_at(coefficients("polyline", torch.from_numpy(t), 3), controls)
@@ -143,6 +144,6 @@ def test_workflow_planes_hold_the_fitted_curve(built_workflow):
         assert all(torch.allclose(rebuilt[k], curve[k].double(), atol=1e-5) for k in curve)
         # the grid spans the three points with room to spare, and the landscape on it is not flat
         assert columns["x"][0] < columns["controls"][:, 0].min() and columns["y"][-1] > columns["controls"][:, 1].max()
-        assert path_train_error.max() <= 1 and np.ptp(columns["train_loss"]) > 0
+        assert np.ptp(columns["train_loss"]) > 0
         pdf = (built_workflow / f"results/planes/{name}.pdf").read_bytes()
         assert pdf.startswith(b"%PDF") and len(pdf) > 5000

@@ -39,7 +39,7 @@ with job(snakemake) as log:
     grid = plane_metrics(
         plane, x, y, load_dataset(inputs.dataset), cfg.objective(config), dtype, planes["chunk"], device
     )
-    keep = ("kind", "start", "end", "start_seed", "end_seed", "start_epoch", "end_epoch")
+    keep = ("kind", "start", "end", "start_seed", "end_seed", "start_epoch", "end_epoch", "max_train_error")
     attrs = {**{key: path_attrs[key] for key in keep}, "settings": snakemake.params.settings}
     write_plane(
         snakemake.output[0],

@@ -47,7 +47,8 @@ def plane_figure(columns: Mapping[str, np.ndarray], attrs: Mapping, path: str, s
         ax.set(title=title, xlabel="along w_B − w_A", ylabel="across, towards θ")
     fig.suptitle(
         f"plane of the {attrs['kind']} A = {attrs['start']} (epoch {attrs['start_epoch']}) → "
-        f"B = {attrs['end']} (epoch {attrs['end_epoch']}), bend θ"
+        f"B = {attrs['end']} (epoch {attrs['end_epoch']}), bend θ; "
+        f"max train error along the curve {attrs['max_train_error']:.3g}"
     )
     axes[1].legend(loc="upper right", fontsize=8, facecolor="0.35", labelcolor="white", framealpha=0.8)
     fig.tight_layout()
