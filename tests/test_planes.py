@@ -7,8 +7,10 @@ import torch
 
 from grokscape.curves import coefficients, stack_controls, weights_at
 from grokscape.data import make_dataset
-from grokscape.landscape import Objective, path_metrics
+from grokscape.errors import DamagedFileError
+from grokscape.landscape import METRICS, Objective, path_metrics
 from grokscape.model import ModelShape, init_params
+from grokscape.pathfiles import read_controls, write_path
 from grokscape.planes import (
     GRID_METRICS,
     DegeneratePlaneError,
@@ -147,3 +149,13 @@ def test_workflow_planes_hold_the_fitted_curve(built_workflow):
         assert np.ptp(columns["train_loss"]) > 0
         pdf = (built_workflow / f"results/planes/{name}.pdf").read_bytes()
         assert pdf.startswith(b"%PDF") and len(pdf) > 5000
+
+
+def test_control_points_come_back_from_the_path_file_and_a_file_without_them_is_named(setting, tmp_path):
+    _, controls = setting
+    columns = {"t": np.zeros(2), **{name: np.zeros(2) for name in METRICS}}
+    write_path(tmp_path / "curve.h5", columns, {"kind": "polyline"}, controls=controls)
+    assert all(torch.equal(v, controls[k]) for k, v in read_controls(tmp_path / "curve.h5").items())
+    write_path(tmp_path / "segment.h5", columns, {"kind": "segment"})
+    with pytest.raises(DamagedFileError, match=r"segment\.h5 is damaged \(it holds no control points"):
+        read_controls(tmp_path / "segment.h5")
