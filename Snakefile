@@ -15,6 +15,7 @@ include: "rules/data.smk"
 include: "rules/training.smk"
 include: "rules/paths.smk"
 include: "rules/figures.smk"
+include: "rules/planes.smk"
 include: "rules/report.smk"
 include: "rules/sharpness.smk"
 include: "rules/alignment.smk"
@@ -35,3 +36,4 @@ rule all:
         "results/configuration.csv",
         "results/readme_results.md",
         "results/sharpness.pdf",
+        PLANE_FIGURES,

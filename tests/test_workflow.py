@@ -101,9 +101,20 @@ def test_second_run_does_nothing(built_workflow):
 
 
 # What a dry run plans after one edit: rules whose params (settings or code) changed, and what is downstream.
-FIGURES = {"fig1", "fig3", "fig4", "path_figure", "fits", "sharpness_figure", "fig8", "all"}
-PATH_RULES = {"curve", "chain", "path_summary", "claims", "results_table", "fig4", "path_figure", "fits", "fig8", "all"}
-CURVE_RULES = {"curve", "path_summary", "claims", "results_table", "path_figure", "fits", "fig8", "all"}  # not chains
+FIGURES = {"fig1", "fig3", "fig4", "path_figure", "fits", "sharpness_figure", "fig8", "plane_figure", "all"}
+PLANES = {"plane", "plane_figure", "all"}  # the planes of the polylines 1→2 and 1→1′
+PATH_RULES = PLANES | {
+    "curve",
+    "chain",
+    "path_summary",
+    "claims",
+    "results_table",
+    "fig4",
+    "path_figure",
+    "fits",
+    "fig8",
+}
+CURVE_RULES = PLANES | {"curve", "path_summary", "claims", "results_table", "path_figure", "fits", "fig8"}  # not chains
 FITTED_RULES = CURVE_RULES - {"fig8"}  # polylines and Bézier curves only: figure 8 draws segments
 SHARPNESS = {"sharpness", "sharpness_figure", "all"}  # through training, results/seed{S}/sharpness.h5
 AFTER_TRAINING = PATH_RULES | FIGURES | SHARPNESS | {"train", "seed_run", "align"}
@@ -128,11 +139,14 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("claims", "zero_error", 0.02): {"claims", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
     ("align", "max_iterations", 3): ALIGNED | CONFIG_TABLE,
     ("align", "tolerance", 1e-6): ALIGNED | CONFIG_TABLE,
+    ("planes", "grid", 5): PLANES | CONFIG_TABLE,
+    ("planes", "margin", 0.5): PLANES | CONFIG_TABLE,
     # speed and memory knobs (schema: x-changes-results: false) rerun nothing
     ("paths", "t_chunk", 4): set(),
     ("polyline", "checkpoint_every", 10): set(),
     ("bezier", "checkpoint_every", 10): set(),
     ("sharpness", "t_chunk", 1): set(),
+    ("planes", "chunk", 7): set(),
 }
 
 
@@ -198,6 +212,9 @@ CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
     ("grokscape/alignment.py", "code"): PATH_RULES | {"align"},  # path jobs measure distances with it
     ("grokscape/endpoints.py", "code"): PATH_RULES | {"align"},
     ("align_checkpoint.py", "code"): ALIGNED,
+    ("grokscape/planes.py", "code"): PLANES,
+    ("grokscape/planes.py", "comment"): set(),
+    ("grokscape/plane_figure.py", "code"): {"plane_figure", "all"},
 }
 
 

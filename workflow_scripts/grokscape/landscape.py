@@ -63,12 +63,8 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
         grad_norm_sum += squares.sqrt().double().cpu()
         train_sums += torch.stack([ce.detach().sum(-1), correct.sum(-1)]).double().cpu()
 
-    val_sums = torch.zeros(2, n_t, dtype=torch.float64)
     tables = TokenTables(*(table.detach() for table in tables))
-    with torch.no_grad():
-        for batch in dataset.val_index.split(objective.batch_size):
-            ce, correct = _cross_entropy(weights, tables, dataset, batch)
-            val_sums += torch.stack([ce.sum(-1), correct.sum(-1)]).double().cpu()
+    val_sums = _forward_sums(weights, tables, dataset, dataset.val_index, objective.batch_size)
 
     n_train, n_val = dataset.train_index.numel(), dataset.val_index.numel()
     train_ce, val_ce = train_sums[0] / n_train, val_sums[0] / n_val
@@ -82,6 +78,37 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
         "val_ce": val_ce,
         "l2": l2,
     }
+
+
+def forward_metrics(weights: Params, dataset: Dataset, objective: Objective) -> dict[str, torch.Tensor]:
+    """Loss (in parts) and error on both sets at a batch of weights (leading dimension T), forward only:
+    no gradient norm, so many points (a plane's grid) cost a fraction of `path_metrics`. Shapes (T,)."""
+    with torch.no_grad():
+        l2 = (objective.weight_decay / 2 * squared_norm(weights)).double().cpu()
+        tables = token_tables(weights, objective.n_heads)
+        sums = {
+            split: _forward_sums(weights, tables, dataset, index, objective.batch_size)
+            for split, index in (("train", dataset.train_index), ("val", dataset.val_index))
+        }
+    out = {"l2": l2}
+    for split, (ce_sum, correct) in sums.items():
+        n = dataset.train_index.numel() if split == "train" else dataset.val_index.numel()
+        out[f"{split}_ce"] = ce_sum / n
+        out[f"{split}_loss"] = ce_sum / n + l2
+        out[f"{split}_error"] = 1 - correct / n
+    return out
+
+
+def _forward_sums(
+    weights: Params, tables: TokenTables, dataset: Dataset, index: torch.Tensor, batch_size: int
+) -> torch.Tensor:
+    """Summed cross-entropy and number correct over `index`, per leading weight index: shape (2, T)."""
+    sums = torch.zeros(2, tables.last.shape[0], dtype=torch.float64)
+    with torch.no_grad():
+        for batch in index.split(batch_size):
+            ce, correct = _cross_entropy(weights, tables, dataset, batch)
+            sums += torch.stack([ce.sum(-1), correct.sum(-1)]).double().cpu()
+    return sums
 
 
 def _cross_entropy(

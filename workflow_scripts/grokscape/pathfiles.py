@@ -19,11 +19,12 @@ from typing import Any
 import h5py
 import numpy as np
 
+from grokscape.curves import stack_controls
 from grokscape.endpoints import Endpoint
 from grokscape.errors import DamagedFileError
 from grokscape.landscape import METRICS
 from grokscape.model import Params
-from grokscape.storage import atomic_write, open_h5, read_attrs, set_attrs, write_array, write_params
+from grokscape.storage import atomic_write, open_h5, read_attrs, read_params, set_attrs, write_array, write_params
 
 COLUMNS = ("t", *METRICS)
 
@@ -68,3 +69,12 @@ def read_path(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         if not np.all(np.isfinite(columns[name])):
             raise DamagedFileError(path, f"{name} holds non-finite values")
     return columns, read_attrs(path)
+
+
+def read_controls(path: str | Path) -> Params:
+    """A fitted curve's control points, endpoints included, stacked: shape (K, *param_shape)."""
+    with open_h5(path) as handle:
+        if "controls" not in handle:
+            raise DamagedFileError(path, "it holds no control points (`controls/`), as every fitted curve does")
+        group = handle["controls"]
+        return stack_controls([read_params(group[str(k)]) for k in range(len(group))])

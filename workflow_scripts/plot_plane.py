@@ -1,0 +1,10 @@
+"""Snakemake step: the contour figure of a curve's plane."""
+
+from grokscape.plane_figure import plane_figure
+from grokscape.planes import read_plane
+from grokscape.plotting import Style
+from grokscape.scripting import job
+
+with job(snakemake):
+    _, columns, attrs = read_plane(snakemake.input[0])
+    plane_figure(columns, attrs, snakemake.output[0], Style(**snakemake.params.settings["plot"]))
