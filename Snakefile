@@ -16,6 +16,7 @@ include: "rules/training.smk"
 include: "rules/paths.smk"
 include: "rules/figures.smk"
 include: "rules/report.smk"
+include: "rules/sweeps.smk"
 
 
 localrules:

@@ -38,6 +38,8 @@ class TrainSettings:
     snapshot_every: int = 100
     momentum: float = 0.0
     grad_clip: float | None = 5.0
+    init_scale: float = 1.0
+    weight_norm: float | None = None
 
 
 @dataclass
@@ -91,6 +93,23 @@ class FullEvaluator:
         )
 
 
+def initial_params(shape: ModelShape, settings: TrainSettings, seed: int) -> Params:
+    """`init_params` multiplied by `init_scale` (Omnigrok's α, which delays or removes grokking), then put on
+    the sphere ‖w‖ = `weight_norm` when the norm is held fixed. α = 1 multiplies by 1.0: bit for bit the same."""
+    params = {k: v * settings.init_scale for k, v in init_params(shape, seed).items()}
+    if settings.weight_norm is not None:
+        project_to_sphere(params, settings.weight_norm)
+    return params
+
+
+@torch.no_grad()
+def project_to_sphere(params: Params, radius: float) -> None:
+    """Rescale the whole weight vector in place to ‖w‖₂ = `radius` (Omnigrok's training at fixed norm)."""
+    scale = radius / squared_norm(params).sqrt()
+    for value in params.values():
+        value.mul_(scale)
+
+
 def train_epoch(
     params: Params,
     optimizer: torch.optim.Optimizer,
@@ -108,6 +127,8 @@ def train_epoch(
         if settings.grad_clip:
             torch.nn.utils.clip_grad_norm_(params.values(), settings.grad_clip, foreach=True)
         optimizer.step()
+        if settings.weight_norm is not None:
+            project_to_sphere(params, settings.weight_norm)
 
 
 def train_seed(
@@ -121,7 +142,7 @@ def train_seed(
 ) -> TrainResult:
     """Train from `seed` (or from the resume state of an identical earlier attempt)."""
     dataset = dataset.to(device)
-    params = {k: v.to(device).requires_grad_() for k, v in init_params(shape, seed).items()}
+    params = {k: v.to(device).requires_grad_() for k, v in initial_params(shape, settings, seed).items()}
     optimizer = make_optimizer(list(params.values()), settings)
     shuffle = torch.Generator().manual_seed(seed)
     evaluate = FullEvaluator(dataset, shape.n_heads)
