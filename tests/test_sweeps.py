@@ -186,3 +186,9 @@ def test_reordered_configuration_keys_give_the_same_params():
     shuffled = {section: dict(reversed(list(v.items()))) if isinstance(v, dict) else v for section, v in config.items()}
     plan, other = plan_sweeps(config, SCHEMA), plan_sweeps(shuffled, SCHEMA)
     assert [json.dumps(plan.runs[key]) for key in plan.runs] == [json.dumps(other.runs[key]) for key in plan.runs]
+
+
+def test_the_default_sweeps_share_the_base_problem_between_grids():
+    plan = plan_sweeps(tiny_config(), SCHEMA)  # config.yaml's sweeps: the README's count of runs
+    points = sum(len(plan.points[sweep]) for sweep in SWEEPS) // len(plan.seeds)
+    assert (points, len(plan.runs), len(plan.seeds)) == (20, 17, 3)
