@@ -41,12 +41,21 @@ def _epochs(ax: plt.Axes, table: pd.DataFrame, x: str, column: str, color: str, 
         )
 
 
-def _finish(ax: plt.Axes, xlabel: str, title: str, log_x: bool = True) -> None:
+def _finish(ax: plt.Axes, xlabel: str, title: str, log_x: bool = True, ticks: Sequence[float] = ()) -> None:
     ax.set_yscale("log")
     if log_x:
         ax.set_xscale("log")
+    _value_ticks(ax, ticks)
     ax.set(xlabel=xlabel, ylabel="epoch", title=title)
     ax.legend(fontsize=7)
+
+
+def _value_ticks(ax: plt.Axes, values: Sequence[float]) -> None:
+    """Ticks at the grid values, written plainly (a log axis would write 2 as 2×10⁰)."""
+    if len(values):
+        grid = sorted({float(v) for v in values})
+        ax.set_xticks(grid, [f"{v:g}" for v in grid])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
 def train_fraction_figure(table: pd.DataFrame, val_acc: float, path: str, style: Style) -> None:
@@ -55,7 +64,13 @@ def train_fraction_figure(table: pd.DataFrame, val_acc: float, path: str, style:
     _epochs(ax, table, "train_fraction", "memorized", MEM_COLOR, "memorised (points.train_acc)")
     _epochs(ax, table, "train_fraction", "grokked", style.val_color, "generalised (points.val_acc)")
     _epochs(ax, table, "train_fraction", "epoch_to_val_acc", style.train_color, f"validation accuracy ≥ {val_acc}")
-    _finish(ax, "fraction of the table used for training", "epochs against training fraction", log_x=False)
+    _finish(
+        ax,
+        "fraction of the table used for training",
+        "epochs against training fraction",
+        False,
+        table["train_fraction"],
+    )
     save(fig, path, style)
 
 
@@ -76,7 +91,7 @@ def weight_decay_figure(table: pd.DataFrame, fit: Mapping, val_acc: float, path:
         ax.set_title("epochs to generalise against weight decay (Omnigrok: slope ≈ −1)")
     else:
         ax.set_title(f"no fit: {fit['reason']}")
-    _finish(ax, "weight decay", ax.get_title())
+    _finish(ax, "weight decay", ax.get_title(), ticks=decays)
     save(fig, path, style)
 
 
@@ -96,7 +111,7 @@ def init_scale_figure(
     left.legend(fontsize=7)
     _epochs(right, table, "init_scale", "memorized", MEM_COLOR, "memorised (points.train_acc)")
     _epochs(right, table, "init_scale", "epoch_to_val_acc", style.val_color, f"validation accuracy ≥ {val_acc}")
-    _finish(right, "initial scale α", "epochs against the initial scale")
+    _finish(right, "initial scale α", "epochs against the initial scale", ticks=table["init_scale"])
     save(fig, path, style)
 
 
@@ -114,6 +129,7 @@ def weight_norm_figure(table: pd.DataFrame, path: str, style: Style) -> None:
     accuracy.set(xscale="log", xlabel="fixed ‖w‖₂", ylabel="final accuracy", ylim=(-0.02, 1.02))
     accuracy.set_title(f"after {int(table['last_epoch'].max())} epochs, weight decay 0")
     for ax in (loss, accuracy):
+        _value_ticks(ax, table["weight_norm"])
         ax.legend(fontsize=7)
     save(fig, path, style)
 
