@@ -19,6 +19,7 @@ include: "rules/planes.smk"
 include: "rules/report.smk"
 include: "rules/sharpness.smk"
 include: "rules/alignment.smk"
+include: "rules/sweeps.smk"
 
 
 localrules:

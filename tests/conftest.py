@@ -53,7 +53,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600)
 
 def jobs_planned(workdir: Path, *args: str) -> dict[str, int]:
     """Rule name -> number of jobs that a dry run would execute."""
-    out = snakemake(workdir, "-n", "--quiet", "rules", *args).stdout
+    out = snakemake(workdir, "-n", *args, "--quiet", "rules").stdout  # targets before --quiet, which takes values
     counts = {}
     for line in out.splitlines():
         parts = line.split()

@@ -5,9 +5,9 @@ import torch.nn.functional as F
 
 from grokscape import training
 from grokscape.data import make_dataset
-from grokscape.model import ModelShape, forward, init_params
+from grokscape.model import ModelShape, forward, init_params, squared_norm
 from grokscape.points import Thresholds
-from grokscape.training import FullEvaluator, TrainSettings, clip_each_model, train_seed, train_seeds
+from grokscape.training import FullEvaluator, TrainSettings, clip_each_model, initial_params, train_seed, train_seeds
 
 SHAPE = ModelShape(23, 32, 4, 128)
 DATA = make_dataset("mul", 23, 0.7, 0)
@@ -135,3 +135,32 @@ def test_each_stacked_model_is_clipped_on_its_own_norm():
     norms_after = torch.sqrt(sum(p.grad.pow(2).flatten(1).sum(1) for p in params))
     torch.testing.assert_close(norms_after[:2], norms_before[:2])  # below the limit: untouched
     torch.testing.assert_close(norms_after[2], torch.tensor(5.0), rtol=1e-5, atol=0)
+
+
+def test_init_scale_multiplies_every_initial_weight_and_one_changes_nothing():
+    plain = init_params(SHAPE, 3)
+    for scale in (1.0, 2.5):
+        scaled = initial_params(SHAPE, TrainSettings(init_scale=scale), 3)
+        assert all(torch.equal(scaled[k], v * scale) for k, v in plain.items())
+    unscaled = initial_params(SHAPE, TrainSettings(), 3)
+    assert all(torch.equal(unscaled[k], v) for k, v in plain.items())  # bit for bit: the paper run is unchanged
+    run = train_seed(
+        DATA, SHAPE, TrainSettings("adamw", 0.03, 1.0, 512, 2, 20, 5, init_scale=3.0), Thresholds(), 3, CPU
+    )
+    assert run.history["weight_norm"][0] == pytest.approx(3 * squared_norm(plain).sqrt().item(), rel=1e-6)
+
+
+def test_fixed_weight_norm_holds_the_whole_weight_vector_on_the_sphere_while_it_learns():
+    params = initial_params(SHAPE, TrainSettings(init_scale=2.0, weight_norm=7.0), 4)
+    assert squared_norm(params).sqrt().item() == pytest.approx(7.0, rel=1e-6)
+    plain = init_params(SHAPE, 4)  # projected, not changed in direction: every weight scaled alike
+    ratio = params["W_in"][0, 0] / plain["W_in"][0, 0]
+    assert all(torch.allclose(params[k], v * ratio, rtol=1e-5) for k, v in plain.items())
+    settings = TrainSettings("adamw", 0.03, 0.0, 64, 5, 20, 5, weight_norm=20.0)  # several steps per epoch
+    result = train_seed(DATA, SHAPE, settings, Thresholds(), 4, CPU)
+    np.testing.assert_allclose(result.history["weight_norm"], 20.0, rtol=1e-5)
+    free = train_seed(DATA, SHAPE, TrainSettings("adamw", 0.03, 0.0, 64, 5, 20, 5), Thresholds(), 4, CPU)
+    assert abs(free.history["weight_norm"][-1] - free.history["weight_norm"][0]) > 0.5  # without it the norm moves
+    assert result.history["train_loss"][-1] < result.history["train_loss"][0]  # and it still learns
+    last = result.snapshots[5]
+    assert squared_norm(last).sqrt().item() == pytest.approx(20.0, rel=1e-5)

@@ -141,6 +141,11 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("align", "tolerance", 1e-6): ALIGNED | CONFIG_TABLE,
     ("planes", "grid", 5): PLANES | CONFIG_TABLE,
     ("planes", "margin", 0.5): PLANES | CONFIG_TABLE,
+    ("train", "init_scale", 2.0): AFTER_TRAINING | CONFIG_TABLE,
+    ("train", "weight_norm", 20.0): AFTER_TRAINING | CONFIG_TABLE,
+    # the sweeps are not part of the default run: their settings rerun nothing of it
+    ("sweeps", "max_epochs", 10): set(),
+    ("sweeps", "val_acc", 0.9): set(),
     # speed and memory knobs (schema: x-changes-results: false) rerun nothing
     ("paths", "t_chunk", 4): set(),
     ("polyline", "checkpoint_every", 10): set(),
@@ -159,6 +164,13 @@ def test_changed_setting_reruns_exactly_what_depends_on_it(workflow_copy, sectio
         config[section][key] = value
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
     assert set(jobs_planned(workflow_copy)) == CONFIG_EDITS[section, key, value]
+
+
+def test_changed_sweep_grids_and_base_rerun_nothing_of_the_default_run(workflow_copy):
+    config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
+    config["sweeps"].update(seeds=[7], weight_decay=[0.1], interventions=[], base={"train": {"lr": 0.01}})
+    (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
+    assert jobs_planned(workflow_copy) == {}
 
 
 def test_added_extra_path_runs_one_new_job(workflow_copy):
@@ -215,6 +227,8 @@ CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
     ("grokscape/planes.py", "code"): PLANES,
     ("grokscape/planes.py", "comment"): set(),
     ("grokscape/plane_figure.py", "code"): {"plane_figure", "all"},
+    ("grokscape/sweeps.py", "code"): set(),  # the sweeps' code: nothing of the default run
+    ("grokscape/sweep_tables.py", "code"): set(),
 }
 
 

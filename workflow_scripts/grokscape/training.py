@@ -44,6 +44,8 @@ class TrainSettings:
     snapshot_every: int = 100
     momentum: float = 0.0
     grad_clip: float | None = 5.0
+    init_scale: float = 1.0
+    weight_norm: float | None = None
 
 
 @dataclass
@@ -118,6 +120,24 @@ class FullEvaluator:
         return torch.stack([part.mean(-1) for part in parts]).double().cpu().numpy()
 
 
+def initial_params(shape: ModelShape, settings: TrainSettings, seed: int) -> Params:
+    """`init_params` multiplied by `init_scale` (Omnigrok's α, which delays or removes grokking), then put on
+    the sphere ‖w‖ = `weight_norm` when the norm is held fixed. α = 1 multiplies by 1.0: bit for bit the same."""
+    params = {k: v * settings.init_scale for k, v in init_params(shape, seed).items()}
+    if settings.weight_norm is not None:
+        project_to_sphere(params, settings.weight_norm)
+    return params
+
+
+@torch.no_grad()
+def project_to_sphere(params: Params, radius: float) -> None:
+    """Rescale the whole weight vector in place to ‖w‖₂ = `radius` (Omnigrok's training at fixed norm),
+    each stacked model's on its own."""
+    scale = radius / squared_norm(params).sqrt()  # (*lead,)
+    for value in params.values():
+        value.mul_(scale.view(*scale.shape, *[1] * (value.dim() - scale.dim())))
+
+
 def train_epoch(
     params: Params,
     optimizer: torch.optim.Optimizer,
@@ -138,6 +158,8 @@ def train_epoch(
         if settings.grad_clip:
             clip_each_model(list(params.values()), settings.grad_clip)
         optimizer.step()
+        if settings.weight_norm is not None:
+            project_to_sphere(params, settings.weight_norm)
 
 
 def clip_each_model(params: list[torch.Tensor], max_norm: float) -> None:
@@ -199,7 +221,8 @@ def train_seeds(
     state = resume.load()
     if state is None:
         epoch, alive = 0, seeds
-        stacked = {name: torch.stack([init_params(shape, seed)[name] for seed in seeds]) for name in shape.shapes()}
+        inits = [initial_params(shape, settings, seed) for seed in seeds]
+        stacked = {name: torch.stack([init[name] for init in inits]) for name in shape.shapes()}
     else:
         tensors, meta = state
         epoch, alive = meta["epoch"], meta["alive"]
