@@ -12,7 +12,8 @@ from grokscape.data import make_dataset
 from grokscape.endpoints import NAME_PATTERN, Endpoint
 from grokscape.errors import ConfigError
 from grokscape.model import ModelShape, Params, forward, init_params, squared_norm
-from grokscape.training import TrainSettings, make_optimizer, train_epoch
+from grokscape.points import Thresholds
+from grokscape.training import TrainSettings, train_seed
 
 SHAPE = ModelShape(23, 32, 4, 64)
 DATASET = make_dataset("mul", 23, 0.7, 0)
@@ -20,15 +21,8 @@ DATASET = make_dataset("mul", 23, 0.7, 0)
 
 def trained(seed: int, epochs: int = 30) -> Params:
     """Weights after a few epochs of AdamW on the tiny task: no longer the initialisation's statistics."""
-    params = {k: v.requires_grad_() for k, v in init_params(SHAPE, seed).items()}
-    settings = TrainSettings(optimizer="adamw", lr=0.01, weight_decay=1.0, batch_size=128)
-    optimizer = make_optimizer(list(params.values()), settings)
-    train = DATASET.subset(DATASET.train_index)
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        order = torch.randperm(DATASET.train_index.numel(), generator=generator)
-        train_epoch(params, optimizer, train, order, settings, SHAPE.n_heads)
-    return {k: v.detach() for k, v in params.items()}
+    settings = TrainSettings("adamw", lr=0.01, weight_decay=1.0, batch_size=128, max_epochs=epochs)
+    return train_seed(DATASET, SHAPE, settings, Thresholds(), seed, torch.device("cpu")).snapshots[epochs]
 
 
 def weights(kind: str, seed: int) -> Params:

@@ -79,7 +79,7 @@ def check_config(config: dict, schema_path: str | Path) -> dict:
     if errors:
         error = errors[0]
         key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
-        raise ConfigError(f"config error: {key}: {_describe(error)}")
+        raise ConfigError(f"config error: {key}: {describe_error(error)}")
     task, model = config["task"], config["model"]
     if task["operation"] == "div" and not is_prime(task["p"]):
         raise ConfigError(f"config error: task.p: div needs a prime modulus, got {task['p']}")
@@ -92,7 +92,7 @@ def check_config(config: dict, schema_path: str | Path) -> dict:
     return config
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
+def describe_error(error: jsonschema.ValidationError) -> str:
     if error.validator == "enum":
         return f"{error.instance!r} is not allowed; allowed values: {', '.join(map(str, error.validator_value))}"
     if error.validator == "oneOf":

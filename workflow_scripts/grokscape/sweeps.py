@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from grokscape.configuration import _describe
+from grokscape.configuration import describe_error
 from grokscape.errors import ConfigError
 
 SWEEPS = ("train_fraction", "weight_decay", "init_scale", "weight_norm", "interventions")
@@ -109,7 +109,7 @@ def _check(settings: Mapping, schema: Mapping, where: str) -> None:
         validator = jsonschema.Draft202012Validator(schema["properties"][section])
         for error in validator.iter_errors(settings[section]):
             key = ".".join(str(part) for part in (section, *error.absolute_path))
-            raise ConfigError(f"config error: {where}: {key}: {_describe(error)}")
+            raise ConfigError(f"config error: {where}: {key}: {describe_error(error)}")
 
 
 def _typed(settings: Mapping, schema: Mapping) -> dict:
