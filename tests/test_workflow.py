@@ -208,7 +208,7 @@ CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
     ("grokscape/model.py", "comment"): set(),
     ("grokscape/plotting.py", "comment"): set(),
     ("train_seeds.py", "comment"): set(),
-    ("file_seed_run.py", "code"): AFTER_TRAINING - {"train"},  # re-filed from a retrained group
+    ("file_seed_run.py", "code"): AFTER_TRAINING,  # re-filed from the group folder, which is temporary: retrained
     ("grokscape/plotting.py", "code"): FIGURES,
     ("plot_fig1.py", "code"): {"fig1", "all"},
     ("grokscape/claims.py", "code"): {"claims", "results_table", "all"},
@@ -385,7 +385,7 @@ def test_aligned_paths_keep_the_function_and_shorten_the_distance(built_workflow
 
 def test_aligned_checkpoint_by_name_runs_one_align_and_one_path(workflow_copy):
     target = "results/paths/bezier/seed0-e50__seed1-e100@seed0-e50.h5"
-    planned = jobs_planned(workflow_copy, "--", target)  # "--": a target, not another --quiet choice
+    planned = jobs_planned(workflow_copy, target)
     assert planned == {"align": 1, "curve": 1}, planned
     result = snakemake(workflow_copy, "-n", "results/paths/chain/seed0-mem__seed0-grok@seed1-grok.h5", check=False)
     assert result.returncode != 0 and "aligned checkpoints (@) have none" in result.stdout
