@@ -8,14 +8,15 @@ Run from the repository root (issue #14):
 One "epoch" is what `grokscape.training.train_seeds` does per epoch: a pass over the training
 set in minibatches of 512 (each seed its own order) and a full evaluation of the table, with the
 paper's model and settings (p = 97, d_model 128, SGD lr 0.1, weight decay 0.001, clipping 5).
-On a CPU, k one-thread jobs side by side give at most k times the one-seed, one-thread rate:
-compare that bound with a stacked job using the same cores.
+On a CPU it also runs `--side-by-side` one-seed, one-thread jobs at once (separate processes, as
+Snakemake runs one job per seed), to compare with one stacked job using the same cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import multiprocessing
 import statistics
 import sys
 import time
@@ -57,12 +58,20 @@ def seconds_per_epoch(n_seeds: int, device: torch.device, repeats: int) -> float
     return statistics.median(times[1:])
 
 
+def one_seed_one_thread(repeats: int) -> float:
+    """Seconds per epoch of a one-seed job on one thread (run in a process of its own)."""
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    return seconds_per_epoch(1, torch.device("cpu"), repeats)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="CPU threads to try")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--side-by-side", type=int, default=2, help="one-seed CPU jobs run at once (0: none)")
     args = parser.parse_args()
     device = torch.device(args.device)
     torch.set_flush_denormal(True)
@@ -75,12 +84,22 @@ def main() -> None:
             rows.append((n_threads, n_seeds, seconds, n_seeds / seconds))
             print(f"  {n_seeds} seeds, {n_threads} threads: {seconds:.3f} s/epoch", flush=True)
     one = next(rate for t, n, _, rate in rows if n == min(args.seeds) and t == min(threads))
+    side_by_side = []
+    if device.type == "cpu" and args.side_by_side:
+        with multiprocessing.get_context("spawn").Pool(args.side_by_side) as pool:
+            side_by_side = pool.map(one_seed_one_thread, [args.repeats] * args.side_by_side)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else machine()
     print(f"\n_{name}; {datetime.date.today()}_\n")
     print("| threads | seeds in one job | s per epoch (all seeds) | seed-epochs/s | vs one seed, one thread |")
     print("|---:|---:|---:|---:|---:|")
     for n_threads, n_seeds, seconds, rate in rows:
         print(f"| {n_threads} | {n_seeds} | {seconds:.3f} | {rate:.2f} | {rate / one:.2f}× |")
+    if side_by_side:
+        rate = sum(1 / seconds for seconds in side_by_side)
+        jobs = len(side_by_side)
+        print(
+            f"| 1 each | 1 each, {jobs} jobs side by side | {max(side_by_side):.3f} | {rate:.2f} | {rate / one:.2f}× |"
+        )
 
 
 if __name__ == "__main__":
