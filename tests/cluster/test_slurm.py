@@ -212,7 +212,7 @@ def test_slurm_run_matches_local_run(slurm, tmp_path):
     for log in submitted.values():
         assert log.is_file(), f"SLURM log {log} missing"
     for seed in seeds():
-        (log,) = [log for log in submitted.values() if log.parent.name == str(seed) and "rule_train" in log.parts]
+        (log,) = [log for log in submitted.values() if log.parent.name == f"seeds{seed}" and "rule_train" in log.parts]
         wanted = f"training seeds [{seed}] on cpu with {THREADS_PER_JOB} threads"
         assert wanted in log.read_text(), f"{log}: not the training job"
     records = squeue_records()
