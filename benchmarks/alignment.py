@@ -19,17 +19,16 @@ costs one segment evaluation per segment), which scales the measured path stage 
 from __future__ import annotations
 
 import argparse
-import platform
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow_scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
+from bench import machine, median_seconds  # noqa: E402
 
 from grokscape.alignment import Symmetry, align, apply_symmetry  # noqa: E402
 from grokscape.curves import coefficients, initial_controls  # noqa: E402
@@ -40,22 +39,6 @@ from grokscape.model import ModelShape, init_params  # noqa: E402
 
 SHAPE = ModelShape(97)
 OBJECTIVE = Objective(SHAPE.n_heads, 0.001, 512)
-
-
-def cpu_model() -> str:
-    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    name = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if "Model name" in line), "?")
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    return f"{name or platform.processor()} ({'AVX-512' if 'avx512f' in flags else 'AVX2' if 'avx2' in flags else ''})"
-
-
-def timed(work, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -72,10 +55,12 @@ def main() -> None:
     a, b = init_params(SHAPE, 0), init_params(SHAPE, 1)
     scrambled = {k: v.float() for k, v in apply_symmetry(a, Symmetry.random(SHAPE, torch.Generator()), 4).items()}
 
-    print(f"CPU: {cpu_model()}; torch {torch.__version__}, 1 thread")
+    print(machine())
     for label, (ref, moved) in (("two initialisations", (a, b)), ("scrambled copy", (a, scrambled))):
         _, record = align(ref, moved, SHAPE, max_iterations=200)
-        seconds = timed(lambda ref=ref, moved=moved: align(ref, moved, SHAPE, max_iterations=200), args.repeats)
+        seconds = median_seconds(
+            lambda ref=ref, moved=moved: align(ref, moved, SHAPE, max_iterations=200), args.repeats
+        )
         print(
             f"align, {label}: {seconds:.2f} s ({record.iterations} sweeps, converged {record.converged}; "
             f"distance {record.distance_before:.2f} -> {record.distance_after:.3g})"
@@ -83,7 +68,9 @@ def main() -> None:
 
     t = torch.linspace(0, 1, 61, dtype=torch.float64)
     controls = initial_controls(a, b, 2)
-    segment = timed(lambda: path_metrics(controls, coefficients("segment", t, 2), dataset, OBJECTIVE), args.repeats)
+    segment = median_seconds(
+        lambda: path_metrics(controls, coefficients("segment", t, 2), dataset, OBJECTIVE), args.repeats
+    )
     print(f"segment metrics at 61 points: {segment:.1f} s")
 
     settings = FitSettings(epochs=args.fit_epochs, l2=0.001)
@@ -91,7 +78,7 @@ def main() -> None:
     fit_curve("polyline", 3, a, b, dataset, OBJECTIVE, settings, torch.device("cpu"))
     per_epoch = (time.perf_counter() - started) / args.fit_epochs
     controls = initial_controls(a, b, 3)
-    evaluation = timed(lambda: path_metrics(controls, coefficients("polyline", t, 3), dataset, OBJECTIVE), 1)
+    evaluation = median_seconds(lambda: path_metrics(controls, coefficients("polyline", t, 3), dataset, OBJECTIVE), 1)
     polyline = 600 * per_epoch + evaluation
     print(f"polyline fit: {per_epoch:.3f} s/epoch -> 600 epochs + evaluation ≈ {polyline:.0f} s")
     total = 2 * (segment + polyline)

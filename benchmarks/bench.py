@@ -248,6 +248,11 @@ def interleaved_medians(runs: dict[str, Callable[[], None]], repeats: int, warmu
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def median_seconds(run: Callable[[], object], repeats: int) -> float:
+    """Median wall time of `run` over `repeats` calls (no warm-up)."""
+    return interleaved_medians({"run": run}, repeats, warmup=0)["run"]
+
+
 def matmul_peak(n: int = 2048, repeats: int = 7) -> float:
     """Float32 GFLOP/s of a large square torch.mm: the practical peak of this machine."""
     x, y = torch.randn(n, n), torch.randn(n, n)
@@ -287,9 +292,14 @@ def machine() -> str:
         ),
         platform.processor(),
     )
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
     load = os.getloadavg()[0]
     threads = torch.get_num_threads()
-    return f"{cpu}, nproc {os.cpu_count()}, torch {torch.__version__}, {threads} threads, load average {load:.2f}"
+    return (
+        f"{cpu} ({vector}), nproc {os.cpu_count()}, torch {torch.__version__}, {threads} threads, "
+        f"load average {load:.2f}"
+    )
 
 
 def main() -> None:

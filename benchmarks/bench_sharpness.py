@@ -23,9 +23,7 @@ Lanczos converges in fewer steps there than at random weights). Before timing it
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -33,9 +31,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow_scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
 import yaml  # noqa: E402
+from bench import machine  # noqa: E402
 
 from grokscape.checkpoints import load_checkpoint, saved_epochs  # noqa: E402
 from grokscape.curves import stack_controls  # noqa: E402
@@ -93,16 +93,6 @@ def seconds(product: Callable[[torch.Tensor], torch.Tensor], v: torch.Tensor) ->
     return time.process_time() - start
 
 
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        name = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-        flags = out.split("Flags:", 1)[1] if "Flags:" in out else ""
-        return f"{name} ({'AVX-512' if 'avx512f' in flags else 'AVX2' if 'avx2' in flags else 'no AVX2'})"
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return platform.processor() or "unknown CPU"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
@@ -114,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
-    print(f"{cpu_model()}, torch {torch.__version__}, {args.threads} thread(s)")
+    print(machine())
 
     check = points(2)
     v = torch.randn(2, SHAPE.n_params(), generator=torch.Generator().manual_seed(0))

@@ -15,17 +15,15 @@ so the ratio of a plane to a path job is measured side by side.
 from __future__ import annotations
 
 import argparse
-import platform
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow_scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
+from bench import machine, median_seconds  # noqa: E402
 
 from grokscape.curves import coefficients, stack_controls  # noqa: E402
 from grokscape.data import make_dataset  # noqa: E402
@@ -35,22 +33,6 @@ from grokscape.planes import grid_axes, plane_metrics, plane_through  # noqa: E4
 
 SHAPE = ModelShape(97)
 OBJECTIVE = Objective(n_heads=4, weight_decay=0.001, batch_size=512)
-
-
-def cpu_model() -> str:
-    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-        if line.startswith("Model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
-def timed(run, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -71,13 +53,15 @@ def main() -> None:
     at_start = plane_metrics(plane, torch.zeros(1), torch.zeros(1), dataset, OBJECTIVE, torch.float32, 1)
     for name, values in at_start.items():
         assert abs(values.item() - start[name][0]) <= 1e-4 * max(1.0, abs(start[name][0])), name
-    print(f"CPU: {cpu_model()}; torch {torch.__version__}; {args.threads} thread(s); median of {args.repeats}")
+    print(f"{machine()}; median of {args.repeats}")
     t = torch.linspace(0, 1, 61, dtype=torch.float64)
-    path = timed(lambda: path_metrics(controls, coefficients("polyline", t, 3), dataset, OBJECTIVE), args.repeats)
+    path = median_seconds(
+        lambda: path_metrics(controls, coefficients("polyline", t, 3), dataset, OBJECTIVE), args.repeats
+    )
     print(f"path_metrics, 61 points (t_chunk 16): {path:.2f} s ({path / 61 * 1000:.1f} ms/point)")
     n = args.grid**2
     for chunk in args.chunks:
-        seconds = timed(
+        seconds = median_seconds(
             lambda chunk=chunk: plane_metrics(plane, x, y, dataset, OBJECTIVE, torch.float32, chunk), args.repeats
         )
         print(
