@@ -1,4 +1,5 @@
 # Shared helpers: configuration check, checkpoint names, the paths the figures need.
+import functools
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import grokscape.codehash
 from grokscape.endpoints import Endpoint, NAME_PATTERN, PLAIN_PATTERN
 from grokscape.errors import ConfigError
 from grokscape.configuration import check_config, load_schema, without_knobs
-from grokscape.seed_groups import GROUP_PATTERN, gpu_visible, seed_groups, seeds_per_job
+from grokscape.job_groups import BATCH_PATTERN, GROUP_PATTERN, curve_batches, gpu_visible, per_job, seed_groups
 
 SCHEMA_FILE = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
 SCHEMA = load_schema(SCHEMA_FILE)
@@ -29,6 +30,7 @@ wildcard_constraints:
     a=NAME_PATTERN,
     b=NAME_PATTERN,
     group=GROUP_PATTERN,
+    batch=rf"{BATCH_PATTERN}|{NAME_PATTERN}__{NAME_PATTERN}",
 
 
 SEEDS = config["train"]["seeds"]
@@ -36,9 +38,7 @@ FIRST = f"seed{SEEDS[0]}"
 SECOND = f"seed{SEEDS[1]}" if len(SEEDS) > 1 else None
 PAPER_FIGURES = [f"results/fig{n}.pdf" for n in range(1, 8)]
 # Seeds trained together as one stacked model, by group label (`seeds0-31`), and each seed's group.
-SEED_GROUPS = seed_groups(
-    SEEDS, seeds_per_job(config["train"]["seeds_per_job"], config["device"], len(SEEDS), gpu_visible())
-)
+SEED_GROUPS = seed_groups(SEEDS, per_job(config["train"]["seeds_per_job"], config["device"], len(SEEDS), gpu_visible()))
 GROUP_OF = {seed: label for label, group in SEED_GROUPS.items() for seed in group}
 
 
@@ -93,7 +93,7 @@ def path_settings(kind=None):
     evaluate. Chains (kind None) measure no sharpness: their nodes are the snapshots of sharpness.h5."""
     train = {k: SHAPING["train"][k] for k in ("optimizer", "weight_decay", "batch_size")}
     sections = [kind] if kind in ("polyline", "bezier") else []
-    leave_out = ["paths.extra"]
+    leave_out = ["paths.extra", "paths.per_job"]  # the batch a curve is fitted in is the rules' own param
     if kind is None:
         leave_out.append("paths.sharpness_points")
     elif config["paths"]["sharpness_points"]:
@@ -122,15 +122,19 @@ def seed_files(name):
     }
 
 
-def endpoint_inputs(wildcards):
-    """Dataset plus both endpoints' checkpoints and points, for a path job; `*_unaligned` are the seeds'
+def endpoint_files(a, b):
+    """Dataset plus both endpoints' checkpoints and points, for the path A→B; `*_unaligned` are the seeds'
     own checkpoints behind aligned names (the same files otherwise), for the distance before alignment."""
     inputs = {"dataset": "results/dataset.h5"}
-    for end, name in (("start", wildcards.a), ("end", wildcards.b)):
+    for end, name in (("start", a), ("end", b)):
         files = seed_files(name)
         inputs |= {f"{end}_checkpoints": files["checkpoints"], f"{end}_points": files["points"]}
         inputs[f"{end}_unaligned"] = seed_files(str(Endpoint.parse(name).unaligned))["checkpoints"]
     return inputs
+
+
+def endpoint_inputs(wildcards):
+    return endpoint_files(wildcards.a, wildcards.b)
 
 
 def two_seeds(figure):
@@ -238,3 +242,54 @@ def chain_inputs(wildcards):
 def claims_inputs(wildcards):
     """The tables that decide claims C1-C6 (see claim_paths); C5 and C6 need a second seed."""
     return {"points": expand("results/seed{seed}/points.json", seed=SEEDS), **dict(claim_paths())}
+
+
+CURVE_KINDS = ("segment", "polyline", "bezier")
+
+
+@functools.cache
+def planned_curve_batches():
+    """The curves the run plans (`summary_paths`) in batches fitted and evaluated together, by kind and label
+    (`paths.per_job`; auto: all of a kind in one job on a GPU, one curve a job on a CPU)."""
+    names = {kind: [] for kind in CURVE_KINDS}
+    for path in summary_paths():
+        if Path(path).parent.name in names:
+            names[Path(path).parent.name].append(Path(path).stem)
+    size = {
+        kind: per_job(config["paths"]["per_job"], config["device"], len(found), gpu_visible())
+        for kind, found in names.items()
+    }
+    return {kind: curve_batches(found, size[kind]) for kind, found in names.items()}
+
+
+def curve_batch(wildcards):
+    """The batch of the curve {curve}/{a}__{b}: a planned one, or the curve alone (a path asked for by name)."""
+    name = f"{wildcards.a}__{wildcards.b}"
+    for label, names in planned_curve_batches()[wildcards.curve].items():
+        if name in names:
+            return label
+    return name
+
+
+def curve_batch_folder(wildcards):
+    """The batch job's folder that holds a curve's table (rule `curve` files it)."""
+    return f"results/groups/paths/{wildcards.curve}/{curve_batch(wildcards)}"
+
+
+def batch_names(curve, batch):
+    return planned_curve_batches()[curve].get(batch, [batch])
+
+
+def batch_members(wildcards):
+    """Each curve of a batch: its name, its endpoints and the files behind them (`endpoint_files`)."""
+    members = []
+    for name in batch_names(wildcards.curve, wildcards.batch):
+        a, b = name.split("__")
+        members.append({"name": name, "a": a, "b": b, "files": endpoint_files(a, b)})
+    return members
+
+
+def batch_endpoint_files(wildcards):
+    """Every checkpoint and points file the curves of a batch start or end at."""
+    files = {path for member in batch_members(wildcards) for path in member["files"].values()}
+    return sorted(files - {"results/dataset.h5"})

@@ -1,24 +1,55 @@
-rule curve:
+rule curves:
     input:
-        unpack(endpoint_inputs),
+        dataset="results/dataset.h5",
+        endpoints=batch_endpoint_files,
     output:
-        "results/paths/{curve}/{a}__{b}.h5",
+        # every curve of the batch, filed per curve by rule `curve` (then removed)
+        temp(directory("results/groups/paths/{curve}/{batch}")),
     log:
-        "results/logs/paths/{curve}/{a}__{b}.log",
+        "results/logs/paths/{curve}/{batch}.log",
     benchmark:
-        "results/benchmarks/paths/{curve}/{a}__{b}.tsv"
+        "results/benchmarks/paths/{curve}/{batch}.tsv"
     conda:
         "../envs/grokscape.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=lambda wildcards: 3000 + 1000 * len(batch_members(wildcards)),
         runtime=120,
     params:
         settings=lambda wildcards: path_settings(wildcards.curve),
-        resume="results/.resume/paths/{curve}/{a}__{b}.h5",
-        code=script_code("evaluate_curve.py"),
+        members=batch_members,
+        resume="results/.resume/paths/{curve}/{batch}.h5",
+        code=script_code("evaluate_curves.py"),
     script:
-        "../workflow_scripts/evaluate_curve.py"
+        "../workflow_scripts/evaluate_curves.py"
+
+
+# Cheap: hard links, run where Snakemake runs.
+localrules:
+    curve,
+
+
+rule curve:
+    input:
+        curve_batch_folder,
+    output:
+        "results/paths/{curve}/{a}__{b}.h5",
+    log:
+        "results/logs/file_path/{curve}/{a}__{b}.log",
+    conda:
+        "../envs/grokscape.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        # what made the file (the batch folder itself is temporary): a change reruns the batch
+        settings=lambda wildcards: path_settings(wildcards.curve),
+        batch=lambda wildcards: batch_names(wildcards.curve, curve_batch(wildcards)),
+        member=".",
+        code=[script_code("evaluate_curves.py"), script_code("file_member.py")],
+    script:
+        "../workflow_scripts/file_member.py"
 
 
 rule chain:

@@ -50,6 +50,7 @@ rule seed_run:
         # what made the files (the group folder itself is temporary): a change reruns the training
         settings=training_settings(),
         group=lambda wildcards: SEED_GROUPS[GROUP_OF[int(wildcards.seed)]],
-        code=[script_code("train_seeds.py"), script_code("file_seed_run.py")],
+        member="seed{seed}",
+        code=[script_code("train_seeds.py"), script_code("file_member.py")],
     script:
-        "../workflow_scripts/file_seed_run.py"
+        "../workflow_scripts/file_member.py"

@@ -100,7 +100,7 @@ def test_killed_curve_fit_resumes_and_equals_an_uninterrupted_fit(workflow_copy,
     snakemake(reference, target)
     kill_job_when(
         workflow_copy,
-        "evaluate_curve.py",
+        "evaluate_curves.py",
         workflow_copy / "results/.resume/paths/polyline" / "seed0-mem__seed0-grok.h5",
         target,
     )

@@ -9,7 +9,7 @@ from grokscape import resume
 from grokscape.curves import coefficients
 from grokscape.data import make_dataset
 from grokscape.fit_settings import fit_l2
-from grokscape.fitting import FitSettings, fit_curve, lr_factor
+from grokscape.fitting import FitSettings, fit_curve, fit_curves, lr_factor
 from grokscape.landscape import Objective, path_metrics
 from grokscape.model import ModelShape
 from grokscape.points import Thresholds
@@ -49,9 +49,32 @@ def test_longer_constant_rate_fit_resumes_a_shorter_one_to_the_same_curve(tmp_pa
     assert state.exists()
     caplog.set_level("INFO")
     resumed = fit_curve("bezier", 3, start, end, DATA, OBJECTIVE, six, CPU, state)
-    assert "resuming bezier fit from epoch 3" in caplog.text
+    assert "resuming bezier fit of 1 curve(s) from epoch 3" in caplog.text
     np.testing.assert_array_equal(resumed.epoch_loss, whole.epoch_loss)
     assert all(torch.equal(resumed.controls[k], whole.controls[k]) for k in whole.controls)
+
+
+def test_curves_fitted_together_follow_the_fits_each_would_make_alone(tmp_path, caplog):
+    """In float64, so that the order of the sums (stacked against alone) is far below what is checked;
+    the second curve runs backwards, so the two fits differ. Resuming a batch is exact, too."""
+    start, end = ({k: v.double() for k, v in point.items()} for point in _endpoints())
+    ends = [(start, end), (end, start)]
+    settings = FitSettings(epochs=6, checkpoint_every=3, lr=0.05, l2=0.01, t_per_batch=2, schedule="constant")
+    together = fit_curves("polyline", 3, ends, DATA, OBJECTIVE, settings, CPU)
+    for (a, b), fit in zip(ends, together, strict=True):
+        alone = fit_curve("polyline", 3, a, b, DATA, OBJECTIVE, settings, CPU)
+        np.testing.assert_allclose(fit.epoch_loss, alone.epoch_loss, rtol=1e-10)
+        for k in alone.controls:
+            assert torch.allclose(fit.controls[k], alone.controls[k], rtol=0, atol=1e-10), k
+    assert not torch.allclose(together[0].controls["W_in"][1], together[1].controls["W_in"][1])
+    state = tmp_path / "batch.h5"
+    fit_curves("polyline", 3, ends, DATA, OBJECTIVE, replace(settings, epochs=3), CPU, state)
+    caplog.set_level("INFO")
+    resumed = fit_curves("polyline", 3, ends, DATA, OBJECTIVE, settings, CPU, state)
+    assert "resuming polyline fit of 2 curve(s) from epoch 3" in caplog.text
+    for fit, again in zip(together, resumed, strict=True):
+        np.testing.assert_array_equal(again.epoch_loss, fit.epoch_loss)
+        assert all(torch.equal(again.controls[k], fit.controls[k]) for k in fit.controls)
 
 
 def test_garipov_schedule_is_flat_then_linear_down_to_one_percent_then_flat():

@@ -4,7 +4,7 @@ import torch
 
 from grokscape.curves import coefficients, initial_controls, weights_at
 from grokscape.data import make_dataset
-from grokscape.landscape import Objective, path_metrics, summary_row
+from grokscape.landscape import Objective, path_metrics, paths_metrics, summary_row
 from grokscape.model import ModelShape, init_params
 from grokscape.reference import point_metrics
 
@@ -45,6 +45,20 @@ def test_batched_evaluation_equals_a_per_t_loop(setting, t_chunk):
         for name, value in plain.items():
             assert batched[name][i] == pytest.approx(value, rel=1e-4, abs=1e-5), (name, i)
     assert all(np.all(np.isfinite(v)) for v in batched.values())
+
+
+def test_curves_evaluated_together_give_what_each_gives_alone(setting):
+    """Points of three curves share passes (chunks of 4 straddle the curves' 7 points each)."""
+    dataset, controls = setting
+    curves = [controls, {k: v.flip(0) for k, v in controls.items()}, {k: 0.5 * v for k, v in controls.items()}]
+    coeffs = coefficients("polyline", torch.linspace(0, 1, 7, dtype=torch.float64), 3)
+    together = paths_metrics(curves, coeffs, dataset, OBJECTIVE, t_chunk=4)
+    assert len(together) == 3
+    for curve, measured in zip(curves, together, strict=True):
+        alone = path_metrics(curve, coeffs, dataset, OBJECTIVE, t_chunk=4)
+        for name, values in alone.items():
+            np.testing.assert_allclose(measured[name], values, rtol=1e-5, atol=1e-6, err_msg=name)
+    assert not np.allclose(together[0]["train_loss"], together[2]["train_loss"])
 
 
 def test_summary_row_leaves_the_peak_empty_without_a_barrier():

@@ -10,6 +10,7 @@ from grokscape.landscape import Objective
 from grokscape.model import ModelShape, init_params
 from grokscape.sharpness import (
     SharpnessSettings,
+    along_curves,
     hessian_product,
     hutchinson_trace,
     lanczos_top,
@@ -110,3 +111,19 @@ def test_lanczos_finds_a_known_spectrum_and_stops_when_converged():
     found = lanczos_top(lambda v: diagonal * v, start, SharpnessSettings(max_iterations=200, tolerance=1e-10))
     assert found["top_eigenvalue"] == pytest.approx([5.0, 10.0], rel=1e-9)
     assert found["eigenvalue_converged"].all() and (found["lanczos_iterations"] < 200).all()
+
+
+def test_curves_measured_together_give_what_each_curve_gives_alone(setting):
+    dataset, _, _ = setting
+    settings = SharpnessSettings(max_iterations=40, tolerance=1e-6, trace_samples=4)
+    curves = [
+        initial_controls(*({k: v.double() for k, v in init_params(SHAPE, s).items()} for s in pair), 3)
+        for pair in ((0, 1), (2, 3))
+    ]
+    together = along_curves("polyline", curves, 3, dataset, OBJECTIVE, settings, t_chunk=4)
+    for curve, measured in zip(curves, together, strict=True):
+        (alone,) = along_curves("polyline", [curve], 3, dataset, OBJECTIVE, settings, t_chunk=1)
+        assert measured.keys() == alone.keys()
+        for name, values in alone.items():
+            assert np.allclose(measured[name], values, rtol=1e-9), name
+    assert not np.allclose(together[0]["top_eigenvalue"], together[1]["top_eigenvalue"])

@@ -4,10 +4,11 @@ import torch
 import torch.nn.functional as F
 
 from grokscape import training
+from grokscape.clipping import clip_each_model
 from grokscape.data import make_dataset
 from grokscape.model import ModelShape, forward, init_params, squared_norm
 from grokscape.points import Thresholds
-from grokscape.training import FullEvaluator, TrainSettings, clip_each_model, initial_params, train_seed, train_seeds
+from grokscape.training import FullEvaluator, TrainSettings, initial_params, train_seed, train_seeds
 
 SHAPE = ModelShape(23, 32, 4, 128)
 DATA = make_dataset("mul", 23, 0.7, 0)

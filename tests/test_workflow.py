@@ -104,6 +104,7 @@ def test_second_run_does_nothing(built_workflow):
 FIGURES = {"fig1", "fig3", "fig4", "path_figure", "fits", "sharpness_figure", "fig8", "plane_figure", "all"}
 PLANES = {"plane", "plane_figure", "all"}  # the planes of the polylines 1→2 and 1→1′
 PATH_RULES = PLANES | {
+    "curves",
     "curve",
     "chain",
     "path_summary",
@@ -114,11 +115,30 @@ PATH_RULES = PLANES | {
     "fits",
     "fig8",
 }
-CURVE_RULES = PLANES | {"curve", "path_summary", "claims", "results_table", "path_figure", "fits", "fig8"}  # not chains
+CURVE_RULES = PLANES | {
+    "curves",
+    "curve",
+    "path_summary",
+    "claims",
+    "results_table",
+    "path_figure",
+    "fits",
+    "fig8",
+}  # not chains
 FITTED_RULES = CURVE_RULES - {"fig8"}  # polylines and Bézier curves only: figure 8 draws segments
 SHARPNESS = {"sharpness", "sharpness_figure", "all"}  # through training, results/seed{S}/sharpness.h5
 AFTER_TRAINING = PATH_RULES | FIGURES | SHARPNESS | {"train", "seed_run", "align"}
-ALIGNED = {"align", "curve", "path_summary", "claims", "results_table", "fits", "fig8", "all"}  # aligned paths only
+ALIGNED = {
+    "align",
+    "curves",
+    "curve",
+    "path_summary",
+    "claims",
+    "results_table",
+    "fits",
+    "fig8",
+    "all",
+}  # aligned paths only
 CONFIG_TABLE = {"configuration_table"}  # the report's record of the settings changes with any setting
 
 CONFIG_EDITS = {  # (section, key, new value): rules planned
@@ -133,7 +153,7 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("paths", "sharpness_points", 3): CURVE_RULES | CONFIG_TABLE,
     ("sharpness", "max_iterations", 10): CURVE_RULES | SHARPNESS | CONFIG_TABLE,
     ("claims", "sharpness_ratio", 0.5): {"claims", "results_table", "all"} | CONFIG_TABLE,
-    ("bezier", "lr", 0.02): {"curve", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
+    ("bezier", "lr", 0.02): {"curves", "curve", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
     ("plot", "dpi", 90): FIGURES | CONFIG_TABLE,
     ("claims", "barrier", 0.1): {"claims", "results_table", "all"} | CONFIG_TABLE,
     ("claims", "zero_error", 0.02): {"claims", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
@@ -141,6 +161,7 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("align", "tolerance", 1e-6): ALIGNED | CONFIG_TABLE,
     ("planes", "grid", 5): PLANES | CONFIG_TABLE,
     ("planes", "margin", 0.5): PLANES | CONFIG_TABLE,
+    ("paths", "per_job", 20): CURVE_RULES | CONFIG_TABLE,  # every curve refitted in its batch
     ("train", "init_scale", 2.0): AFTER_TRAINING | CONFIG_TABLE,
     ("train", "weight_norm", 20.0): AFTER_TRAINING | CONFIG_TABLE,
     # the sweeps are not part of the default run: their settings rerun nothing of it
@@ -178,7 +199,14 @@ def test_added_extra_path_runs_one_new_job(workflow_copy):
     config["paths"]["extra"] = ["segment/seed0-e50__seed1-grok"]
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
     planned = jobs_planned(workflow_copy)
-    assert planned == {"curve": 1, "path_summary": 1, "results_table": 1, "configuration_table": 1, "all": 1}, planned
+    assert planned == {
+        "curves": 1,
+        "curve": 1,
+        "path_summary": 1,
+        "results_table": 1,
+        "configuration_table": 1,
+        "all": 1,
+    }, planned
 
 
 def test_added_seed_trains_only_that_seed(workflow_copy):
@@ -188,11 +216,51 @@ def test_added_seed_trains_only_that_seed(workflow_copy):
     planned = jobs_planned(workflow_copy)
     # its own segment, chain and polyline 1→2 and the pair (1, 2)'s polylines: no earlier path reruns
     # ... and its segments and polylines 1→1′, 2→2′ raw and aligned (6 more, 2 aligns)
-    assert planned["train"] == 1 and planned["chain"] == 1 and planned["curve"] == 10, planned
+    assert planned["train"] == 1 and planned["chain"] == 1 and planned["curve"] == planned["curves"] == 10, planned
     assert planned["align"] == 2, planned
     outputs = [line for line in snakemake(workflow_copy, "-n").stdout.splitlines() if "output:" in line]
     assert len([o for o in outputs if "results/paths/" in o]) == 12  # 11 paths + summary
     assert not any("results/paths/" in o and "seed0-" in o for o in outputs), "a path of seed 0 was planned again"
+
+
+def test_curves_fitted_in_one_batch_job_are_filed_as_if_each_ran_alone(workflow_copy, built_workflow):
+    """`paths.per_job` (auto: all on a GPU) puts the curves of a kind in one job; each still gets its own
+    table, segments the very numbers they get alone, and a lost table, asked for, reruns its batch (the same
+    numbers again) and is filed alone."""
+    config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
+    config["paths"]["per_job"] = 20
+    (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
+    target = "results/paths/summary.csv"
+    planned = jobs_planned(workflow_copy, target)
+    assert planned["curves"] == 2 and planned["curve"] == 12, planned  # 6 segments, 6 polylines (the one Bézier
+    # curve is a batch of one, as it was: nothing to redo)
+    snakemake(workflow_copy, target)
+    logs = sorted(p.name for p in (workflow_copy / "results/logs/paths/polyline").glob("batch*.log"))
+    assert (
+        len(logs) == 1
+        and "polyline: 6 curve(s)" in (workflow_copy / "results/logs/paths/polyline" / logs[0]).read_text()
+    )
+    assert not list((workflow_copy / "results/groups/paths").glob("*/*"))  # batch folders are temporary
+    for path in sorted((built_workflow / "results/paths/segment").glob("*.h5")):
+        with h5py.File(path) as alone, h5py.File(workflow_copy / "results/paths/segment" / path.name) as batched:
+            for name in PATH_COLUMNS:
+                np.testing.assert_allclose(batched[name][()], alone[name][()], rtol=1e-6, atol=1e-7, err_msg=name)
+    for path in (workflow_copy / "results/paths/polyline").glob("*.h5"):
+        with h5py.File(path) as f:
+            assert len(f["fit_loss"]) == 2000 and sorted(f["controls"]) == ["0", "1", "2"]
+    assert_path_endpoints_match_training(workflow_copy)
+    assert "Nothing to be done" in snakemake(workflow_copy, "-n", target).stdout
+    lost = workflow_copy / "results/paths/polyline/seed0-mem__seed1-mem.h5"
+    kept = workflow_copy / "results/paths/polyline/seed0-mem__seed0-grok.h5"
+    shutil.copyfile(lost, workflow_copy / "lost.h5")
+    lost.unlink()
+    before = kept.stat().st_mtime_ns
+    target = str(lost.relative_to(workflow_copy))
+    assert jobs_planned(workflow_copy, target) == {"curves": 1, "curve": 1}
+    snakemake(workflow_copy, target)
+    assert kept.stat().st_mtime_ns == before  # the other curves of the batch are not filed again
+    with h5py.File(lost) as again, h5py.File(workflow_copy / "lost.h5") as first:
+        assert all(np.array_equal(again[name][()], first[name][()]) for name in (*PATH_COLUMNS, "fit_loss"))
 
 
 def _comment_docstring_and_layout(source: str) -> str:
@@ -208,7 +276,7 @@ CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
     ("grokscape/model.py", "comment"): set(),
     ("grokscape/plotting.py", "comment"): set(),
     ("train_seeds.py", "comment"): set(),
-    ("file_seed_run.py", "code"): AFTER_TRAINING,  # re-filed from the group folder, which is temporary: retrained
+    ("file_member.py", "code"): AFTER_TRAINING,  # re-filed from the group folders, which are temporary: recomputed
     ("grokscape/plotting.py", "code"): FIGURES,
     ("plot_fig1.py", "code"): {"fig1", "all"},
     ("grokscape/claims.py", "code"): {"claims", "results_table", "all"},

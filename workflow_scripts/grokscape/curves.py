@@ -60,10 +60,13 @@ def initial_controls(start: Params, end: Params, n_controls: int) -> Params:
     return stack_controls([{k: ((1 - f) * start[k] + f * end[k]).to(start[k].dtype) for k in start} for f in fractions])
 
 
-def weights_at(coeffs: torch.Tensor, controls: Params) -> Params:
-    """φ at each row of `coeffs` (T, K): one set of weights per t, shape (T, *param_shape)."""
+def weights_at(coeffs: torch.Tensor, controls: Params, stacked: bool = False) -> Params:
+    """φ at each row of `coeffs` (T, K): one set of weights per t, shape (T, *param_shape). With
+    `stacked`, the control points of P curves of one kind, (P, K, *param_shape), give (P·T, *param_shape),
+    curve by curve: one product per parameter, however many curves (a fitting batch)."""
+    lead = 1 if stacked else 0
     out = {}
-    for name, stacked in controls.items():
-        c = coeffs.to(device=stacked.device, dtype=stacked.dtype)
-        out[name] = (c @ stacked.flatten(1)).unflatten(1, stacked.shape[1:])
+    for name, points in controls.items():
+        c = coeffs.to(device=points.device, dtype=points.dtype)
+        out[name] = (c @ points.flatten(lead + 1)).flatten(0, lead).unflatten(1, points.shape[lead + 1 :])
     return out

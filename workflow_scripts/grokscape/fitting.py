@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from grokscape.clipping import clip_each_model
 from grokscape.curves import coefficients, initial_controls, weights_at
 from grokscape.data import Dataset
 from grokscape.landscape import Objective
@@ -87,12 +89,34 @@ def fit_curve(
     device: torch.device,
     resume_path: str | Path | None = None,
 ) -> FitResult:
-    """Fit the interior control points; with two control points (a segment) nothing is free."""
-    controls = {k: v.to(device) for k, v in initial_controls(start, end, n_controls).items()}
+    """Fit one curve's interior control points: a batch of one (see `fit_curves`)."""
+    return fit_curves(kind, n_controls, [(start, end)], dataset, objective, settings, device, resume_path)[0]
+
+
+def fit_curves(
+    kind: str,
+    n_controls: int,
+    ends: Sequence[tuple[Params, Params]],
+    dataset: Dataset,
+    objective: Objective,
+    settings: FitSettings,
+    device: torch.device,
+    resume_path: str | Path | None = None,
+) -> list[FitResult]:
+    """Fit the interior control points of curves of one kind between each pair of `ends`, together.
+
+    The curves are one stacked problem: every curve sees the t and minibatches it would see alone
+    (one sampler seeded with `settings.seed`), its own mean loss, its own gradient clipping; they share
+    only the passes through the model, so a batch of many curves costs about one curve's kernel launches
+    on a GPU. With two control points (segments) nothing is free."""
+    controls = [initial_controls(start, end, n_controls) for start, end in ends]
     if n_controls <= 2 or settings.epochs == 0:
-        return FitResult({k: v.cpu() for k, v in controls.items()}, np.zeros(0))
+        return [FitResult(curve, np.zeros(0)) for curve in controls]
+    n_curves = len(ends)
     dataset = dataset.to(device)
-    free = {k: v[1:-1].clone().requires_grad_() for k, v in controls.items()}
+    stacked = {k: torch.stack([curve[k] for curve in controls]).to(device) for k in controls[0]}  # (P, K, ...)
+    first, last = {k: v[:, :1] for k, v in stacked.items()}, {k: v[:, -1:] for k, v in stacked.items()}
+    free = {k: v[:, 1:-1].clone().requires_grad_() for k, v in stacked.items()}
     optimizer = make_fit_optimizer(list(free.values()), settings)
     sampler = torch.Generator().manual_seed(settings.seed)
     train_a, train_b, train_c = dataset.subset(dataset.train_index)
@@ -106,7 +130,7 @@ def fit_curve(
             "n_controls": n_controls,
             "fit": trajectory,
             "objective": asdict(objective),
-            "ends": [digest(start), digest(end)],
+            "ends": [[digest(start), digest(end)] for start, end in ends],
             "device": device.type,
         }
     )
@@ -116,11 +140,11 @@ def fit_curve(
     if state is not None:
         tensors, meta = state
         resume.restore(tensors, optimizer, [sampler])
-        epoch, epoch_loss = meta["epoch"], tensors["epoch_loss"].tolist()
+        epoch, epoch_loss = meta["epoch"], list(tensors["epoch_loss"].numpy().reshape(-1, n_curves))
         with torch.no_grad():
             for name, value in free.items():
                 value.copy_(tensors[f"free/{name}"])
-        log.info("resuming %s fit from epoch %d (%s)", kind, epoch, resume_path)
+        log.info("resuming %s fit of %d curve(s) from epoch %d (%s)", kind, n_curves, epoch, resume_path)
 
     started, start_epoch = time.perf_counter(), epoch
     while epoch < settings.epochs:
@@ -128,34 +152,38 @@ def fit_curve(
         order = torch.randperm(train_a.numel(), generator=sampler).to(device)
         for group in optimizer.param_groups:
             group["lr"] = settings.lr * lr_factor(settings.schedule, epoch - 1, settings.epochs)
-        total = 0.0
+        total = torch.zeros(n_curves, dtype=torch.float64, device=device)
         batches = order.split(objective.batch_size)
         for batch in batches:
             t = torch.rand(settings.t_per_batch, generator=sampler, dtype=torch.float64)
-            stacked = {k: torch.cat([controls[k][:1], free[k], controls[k][-1:]]) for k in free}
-            weights = weights_at(coefficients(kind, t, n_controls), stacked)  # (T, *shape)
-            logits = forward_by_token(weights, train_a[batch], train_b[batch], objective.n_heads)  # (T, B, p)
-            target = train_c[batch].repeat(settings.t_per_batch)
-            loss = F.cross_entropy(logits.flatten(0, 1), target) + settings.l2 / 2 * squared_norm(weights).mean()
+            points = {k: torch.cat([first[k], free[k], last[k]], dim=1) for k in free}
+            weights = weights_at(coefficients(kind, t, n_controls), points, stacked=True)  # (P·T, ...)
+            logits = forward_by_token(weights, train_a[batch], train_b[batch], objective.n_heads)  # (P·T, B, p)
+            target = train_c[batch].repeat(logits.shape[0])
+            ce = F.cross_entropy(logits.flatten(0, 1), target, reduction="none").view(n_curves, -1).mean(-1)
+            loss = ce + settings.l2 / 2 * squared_norm(weights).view(n_curves, -1).mean(-1)  # each curve's own
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.sum().backward()
             if settings.grad_clip:
-                torch.nn.utils.clip_grad_norm_(free.values(), settings.grad_clip, foreach=True)
+                clip_each_model(list(free.values()), settings.grad_clip)
             optimizer.step()
-            total += loss.item()
-        epoch_loss.append(total / len(batches))
+            total += loss.detach()
+        epoch_loss.append((total / len(batches)).cpu().numpy())
         if epoch % settings.checkpoint_every == 0 or epoch == settings.epochs:
             rate = (epoch - start_epoch) / (time.perf_counter() - started)
             log.info(
-                "%s fit epoch %d/%d: mean loss along the curve %.4f | %.1f epochs/s | ETA %.0f s",
+                "%s fit epoch %d/%d: mean loss along the curve(s) %s | %.1f epochs/s | ETA %.0f s",
                 kind,
                 epoch,
                 settings.epochs,
-                epoch_loss[-1],
+                np.array2string(epoch_loss[-1], precision=4, threshold=8),
                 rate,
                 (settings.epochs - epoch) / rate,
             )
             tensors = {f"free/{k}": v for k, v in free.items()}
             resume.save({**tensors, "epoch_loss": np.asarray(epoch_loss)}, {"epoch": epoch}, optimizer, [sampler])
-    fitted = {k: torch.cat([controls[k][:1], free[k].detach(), controls[k][-1:]]).cpu() for k in free}
-    return FitResult(fitted, np.asarray(epoch_loss))
+    losses = np.asarray(epoch_loss).reshape(-1, n_curves)  # (epochs, P)
+    return [
+        FitResult({k: torch.cat([first[k][i], free[k][i].detach(), last[k][i]]).cpu() for k in free}, losses[:, i])
+        for i in range(n_curves)
+    ]

@@ -8,6 +8,7 @@ so the training set is traversed once per point, the validation set once (withou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,8 +37,26 @@ def path_metrics(
     controls: Params, coeffs: torch.Tensor, dataset: Dataset, objective: Objective, t_chunk: int = 16
 ) -> dict[str, np.ndarray]:
     """Metrics at φ = coeffs @ controls for every row of `coeffs` (T, K); arrays of shape (T,)."""
-    chunks = [_chunk_metrics(weights_at(c, controls), dataset, objective) for c in coeffs.split(t_chunk)]
-    return {name: torch.cat([chunk[name] for chunk in chunks]).numpy() for name in METRICS}
+    return paths_metrics([controls], coeffs, dataset, objective, t_chunk)[0]
+
+
+def paths_metrics(
+    curves: Sequence[Params], coeffs: torch.Tensor, dataset: Dataset, objective: Objective, t_chunk: int = 16
+) -> list[dict[str, np.ndarray]]:
+    """`path_metrics` of several curves sharing `coeffs` (one kind, one t grid): their points run through
+    the model together, `t_chunk` at a time across curves, so many short paths fill a pass as one long one
+    does. A curve's chunks are the ones it would have alone only when it is alone; otherwise float rounding."""
+    n_t = coeffs.shape[0]
+    n_rows, chunks = len(curves) * n_t, []
+    for first in range(0, n_rows, t_chunk):  # rows c·T … c·T+T−1 are curve c's points
+        last = min(first + t_chunk, n_rows)
+        parts = [
+            weights_at(coeffs[max(first - c * n_t, 0) : min(last - c * n_t, n_t)], curves[c])
+            for c in range(first // n_t, (last - 1) // n_t + 1)
+        ]
+        chunks.append(_chunk_metrics({k: torch.cat([part[k] for part in parts]) for k in parts[0]}, dataset, objective))
+    flat = {name: torch.cat([chunk[name] for chunk in chunks]).numpy() for name in METRICS}
+    return [{name: values[c * n_t : (c + 1) * n_t] for name, values in flat.items()} for c in range(len(curves))]
 
 
 def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> dict[str, torch.Tensor]:
@@ -53,7 +72,7 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
     train_sums = torch.zeros(2, n_t, dtype=torch.float64)  # cross-entropy, correct
     batches = dataset.train_index.split(objective.batch_size)
     for batch in batches:
-        ce, correct = _cross_entropy(weights, tables, dataset, batch)
+        ce, correct = cross_entropy(weights, tables, dataset, batch)
         grads = torch.autograd.grad(ce.mean(-1).sum(), list(weights.values()), retain_graph=True)
         with torch.no_grad():  # the L2 term's gradient is decay·w: added here, not through autograd
             squares = sum(
@@ -106,12 +125,12 @@ def _forward_sums(
     sums = torch.zeros(2, tables.last.shape[0], dtype=torch.float64)
     with torch.no_grad():
         for batch in index.split(batch_size):
-            ce, correct = _cross_entropy(weights, tables, dataset, batch)
+            ce, correct = cross_entropy(weights, tables, dataset, batch)
             sums += torch.stack([ce.sum(-1), correct.sum(-1)]).double().cpu()
     return sums
 
 
-def _cross_entropy(
+def cross_entropy(
     weights: Params, tables: TokenTables, dataset: Dataset, batch: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-example cross-entropy and correctness for every t: shapes (T, B)."""

@@ -16,7 +16,7 @@ point carries its iteration count, its residual bound and a converged flag.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +24,7 @@ import torch
 
 from grokscape.curves import coefficients, weights_at
 from grokscape.data import Dataset
-from grokscape.landscape import Objective, _cross_entropy
+from grokscape.landscape import Objective, cross_entropy
 from grokscape.model import Params, squared_norm, token_tables
 
 # The datasets of one set of sharpness measurements, each of shape (T,).
@@ -57,7 +57,7 @@ class SharpnessSettings:
 
 def objective_value(weights: Params, dataset: Dataset, objective: Objective) -> torch.Tensor:
     """Cross-entropy over the whole training set + (weight_decay/2)·‖w‖², per leading index: shape (T,)."""
-    ce, _ = _cross_entropy(weights, token_tables(weights, objective.n_heads), dataset, dataset.train_index)
+    ce, _ = cross_entropy(weights, token_tables(weights, objective.n_heads), dataset, dataset.train_index)
     return ce.mean(-1) + objective.weight_decay / 2 * squared_norm(weights)
 
 
@@ -165,17 +165,27 @@ def sharpness(
     return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in COLUMNS}
 
 
-def along_curve(
+def along_curves(
     kind: str,
-    controls: Params,
+    curves: Sequence[Params],
     n_points: int,
     dataset: Dataset,
     objective: Objective,
     settings: SharpnessSettings,
     t_chunk: int,
-) -> dict[str, np.ndarray]:
-    """`sharpness` at `n_points` evenly spaced t of a curve (0 and 1 included), with those t as `sharpness_t`."""
+) -> list[dict[str, np.ndarray]]:
+    """`sharpness` at `n_points` evenly spaced t of each curve (0 and 1 included), with those t as
+    `sharpness_t`. The curves' points go through `sharpness` together, `t_chunk` at a time; every point
+    sees the same start vector and probes, so the others in its chunk change its values only by rounding."""
     t = torch.linspace(0, 1, n_points, dtype=torch.float64)
-    n_controls = next(iter(controls.values())).shape[0]
-    weights = weights_at(coefficients(kind, t, n_controls), controls)
-    return {"sharpness_t": t.numpy(), **sharpness(weights, dataset, objective, settings, t_chunk)}
+    n_controls = next(iter(curves[0].values())).shape[0]
+    coeffs = coefficients(kind, t, n_controls)
+    points = [weights_at(coeffs, controls) for controls in curves]
+    values = sharpness({k: torch.cat([p[k] for p in points]) for k in points[0]}, dataset, objective, settings, t_chunk)
+    return [
+        {
+            "sharpness_t": t.numpy(),
+            **{name: column[c * n_points : (c + 1) * n_points] for name, column in values.items()},
+        }
+        for c in range(len(curves))
+    ]

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from grokscape.clipping import clip_each_model
 from grokscape.data import Dataset
 from grokscape.model import ModelShape, Params, forward, forward_from_tables, init_params, squared_norm, token_tables
 from grokscape.points import Thresholds, reached
@@ -160,15 +161,6 @@ def train_epoch(
         optimizer.step()
         if settings.weight_norm is not None:
             project_to_sphere(params, settings.weight_norm)
-
-
-def clip_each_model(params: list[torch.Tensor], max_norm: float) -> None:
-    """`torch.nn.utils.clip_grad_norm_` for each stacked model (leading index) on its own."""
-    grads = [p.grad for p in params]
-    norms = torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads], dim=1)
-    scale = (max_norm / (torch.linalg.vector_norm(norms, dim=1) + 1e-6)).clamp(max=1.0)
-    for g in grads:
-        g.mul_(scale.view(-1, *[1] * (g.dim() - 1)))
 
 
 def train_seed(
