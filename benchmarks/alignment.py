@@ -5,8 +5,10 @@ Run from the repository root (about 2 minutes; run nothing else meanwhile):
     .venv/bin/python benchmarks/alignment.py
 
 It times, with one torch thread (each path job has one):
-a. `alignment.align` of one random initialisation to another, and of a scrambled copy to its
-   original (p = 97, d_model 128, 4 heads, MLP 512): the `align` job's work;
+a. `alignment.align` (weight matching) and `alignment.align_activations` (activation matching on the
+   training half of the table, `align.method: activations`) of one random initialisation to another,
+   and of a scrambled copy to its original (p = 97, d_model 128, 4 heads, MLP 512), side by side: the
+   `align` job's work (`--align-only` stops here);
 b. the metrics of one segment at `paths.n_points` = 61 points (`landscape.path_metrics`): an
    aligned segment job;
 c. a few epochs of the polyline fit (`fitting.fit_curve`, the default recipe), extrapolated to
@@ -28,9 +30,9 @@ sys.path.insert(0, str(ROOT / "workflow_scripts"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
-from bench import machine, median_seconds  # noqa: E402
+from bench import interleaved_medians, machine, median_seconds  # noqa: E402
 
-from grokscape.alignment import Symmetry, align, apply_symmetry  # noqa: E402
+from grokscape.alignment import Symmetry, align, align_activations, apply_symmetry  # noqa: E402
 from grokscape.curves import coefficients, initial_controls  # noqa: E402
 from grokscape.data import make_dataset  # noqa: E402
 from grokscape.fitting import FitSettings, fit_curve  # noqa: E402
@@ -45,6 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit-epochs", type=int, default=5, help="polyline fit epochs timed (then extrapolated)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--align-only", action="store_true", help="time the two alignment methods only (a)")
     parser.add_argument(
         "--chain-segments", type=int, default=22 + 27, help="segments of the two default chains (the README's run)"
     )
@@ -55,16 +58,33 @@ def main() -> None:
     a, b = init_params(SHAPE, 0), init_params(SHAPE, 1)
     scrambled = {k: v.float() for k, v in apply_symmetry(a, Symmetry.random(SHAPE, torch.Generator()), 4).items()}
 
+    train = dataset.a[dataset.train_index], dataset.b[dataset.train_index]
+
     print(machine())
     for label, (ref, moved) in (("two initialisations", (a, b)), ("scrambled copy", (a, scrambled))):
         _, record = align(ref, moved, SHAPE, max_iterations=200)
-        seconds = median_seconds(
-            lambda ref=ref, moved=moved: align(ref, moved, SHAPE, max_iterations=200), args.repeats
+        _, by_activations = align_activations(ref, moved, SHAPE, train)
+        seconds = interleaved_medians(  # side by side, so that a change in machine load hits both alike
+            {
+                "weights": lambda ref=ref, moved=moved: align(ref, moved, SHAPE, max_iterations=200),
+                "activations": lambda ref=ref, moved=moved: align_activations(ref, moved, SHAPE, train),
+            },
+            args.repeats,
+            warmup=0,
         )
         print(
-            f"align, {label}: {seconds:.2f} s ({record.iterations} sweeps, converged {record.converged}; "
+            f"align, {label}: {seconds['weights']:.2f} s ({record.iterations} sweeps, converged {record.converged}; "
             f"distance {record.distance_before:.2f} -> {record.distance_after:.3g})"
         )
+        before, after = by_activations.activation_distances
+        print(
+            f"align_activations, {label}: {seconds['activations']:.2f} s = "
+            f"{seconds['activations'] / seconds['weights']:.2f} × weight matching (distance "
+            f"{by_activations.distance_before:.2f} -> {by_activations.distance_after:.3g}; activation distance "
+            f"{before:.1f} -> {after:.3g}; {by_activations.inactive_units} units inactive)"
+        )
+    if args.align_only:
+        return
 
     t = torch.linspace(0, 1, 61, dtype=torch.float64)
     controls = initial_controls(a, b, 2)

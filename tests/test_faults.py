@@ -137,6 +137,7 @@ BAD_VALUES = [
     ("train", "seeds", [0, 0], "train.seeds: [0, 0] has non-unique elements"),
     ("points", "val_acc", 1.5, "points.val_acc: 1.5 is greater than the maximum of 1"),
     ("points", "train_acc", 0, "points.train_acc: 0 is less than or equal to the minimum of 0"),
+    ("align", "method", "acts", "align.method: 'acts' is not allowed; allowed values: weights, activations"),
     ("train", "lrr", 0.1, "train: Additional properties are not allowed ('lrr' was unexpected); allowed keys:"),
 ]
 

@@ -2,6 +2,7 @@ import torch
 
 from grokscape.model import (
     ModelShape,
+    activations,
     forward,
     forward_by_token,
     forward_from_tables,
@@ -48,6 +49,21 @@ def test_token_tables_give_the_per_example_logits_for_any_batch_of_weights():
         torch.testing.assert_close(
             forward_from_tables(one, tables, a[half], b[half]), forward(one, a[half], b[half], 4), rtol=1e-5, atol=1e-5
         )
+
+
+def test_activations_are_the_forward_pass_step_by_step():
+    """The final residual stream read out by the unembedding is forward's logits, for one or many weight sets."""
+    shape = ModelShape(23, 32, 4, 64)
+    stacked = {k: torch.stack([init_params(shape, seed)[k] for seed in range(2)]) for k in shape.shapes()}
+    a, b = torch.randint(0, 23, (60,)), torch.randint(1, 23, (60,))
+    tables = token_tables(stacked, 4)
+    x = activations(stacked, tables, a, b)
+    torch.testing.assert_close(x.final @ stacked["unembed"], forward(stacked, a, b, 4), rtol=1e-5, atol=1e-5)
+    assert torch.equal(x.final @ stacked["unembed"], forward_from_tables(stacked, tables, a, b))
+    assert x.hidden.shape == (2, 60, 64) and bool((x.hidden >= 0).all())
+    torch.testing.assert_close(x.per_example("first"), stacked["embed"][:, a] + stacked["pos"][:, :1])
+    torch.testing.assert_close(x.per_example("q"), x.last @ stacked["W_Q"])  # the last token's query
+    torch.testing.assert_close(x.per_example("v0"), x.per_example("first") @ stacked["W_V"])
 
 
 def test_initialisation_depends_on_seed_only():

@@ -159,6 +159,7 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("claims", "zero_error", 0.02): {"claims", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
     ("align", "max_iterations", 3): ALIGNED | CONFIG_TABLE,
     ("align", "tolerance", 1e-6): ALIGNED | CONFIG_TABLE,
+    ("align", "method", "activations"): ALIGNED | CONFIG_TABLE,
     ("planes", "grid", 5): PLANES | CONFIG_TABLE,
     ("planes", "margin", 0.5): PLANES | CONFIG_TABLE,
     ("paths", "per_job", 20): CURVE_RULES | CONFIG_TABLE,  # every curve refitted in its batch
@@ -449,6 +450,21 @@ def test_aligned_paths_keep_the_function_and_shorten_the_distance(built_workflow
         raw_barrier = f["train_error"][()].max() - max(f["train_error"][0], f["train_error"][-1])
     assert a1["quantities"]["train_error_barrier_raw"] == pytest.approx(raw_barrier)
     assert "grokscape's question" in (built_workflow / "results/claims.md").read_text()
+
+
+def test_activation_matching_is_asked_for_by_align_method(workflow_copy):
+    config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
+    config["align"]["method"] = "activations"
+    (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
+    target = "results/aligned/seed1-grok@seed0-grok.h5"
+    assert jobs_planned(workflow_copy, target) == {"align": 1}
+    snakemake(workflow_copy, target)
+    with h5py.File(workflow_copy / target) as f:
+        record = json.loads(f.attrs["alignment"])
+    assert record["method"] == "activations" and record["settings"]["method"] == "activations"
+    assert record["converged"] and record["iterations"] == 1 and record["max_logit_change"] < 1e-3
+    before, after = record["activation_distances"]
+    assert after < before and record["distance_after"] < record["distance_before"]
 
 
 def test_aligned_checkpoint_by_name_runs_one_align_and_one_path(workflow_copy):

@@ -1,8 +1,8 @@
-"""Snakemake step: align one checkpoint to another (weight matching); write it as a checkpoint file."""
+"""Snakemake step: align one checkpoint to another (weight or activation matching); write it as a checkpoint file."""
 
 import torch
 
-from grokscape.alignment import align
+from grokscape.alignment import align, align_activations
 from grokscape.checkpoints import load_checkpoint, model_shape, write_checkpoints
 from grokscape.data import load_dataset
 from grokscape.endpoints import Endpoint
@@ -18,22 +18,23 @@ with job(snakemake) as log:
         target.epoch(read_json(inputs.target_points)),
     )
     shape = model_shape(inputs.moved_checkpoints)
-    weights = load_checkpoint(inputs.moved_checkpoints, moved_epoch)
-    aligned, record = align(
+    weights, reference = (
+        load_checkpoint(inputs.moved_checkpoints, moved_epoch),
         load_checkpoint(inputs.target_checkpoints, target_epoch),
-        weights,
-        shape,
-        settings["max_iterations"],
-        settings["tolerance"],
     )
     dataset = load_dataset(inputs.dataset)
+    if settings["method"] == "activations":  # on the training examples
+        aligned, record = align_activations(reference, weights, shape, dataset.subset(dataset.train_index)[:2])
+    else:
+        aligned, record = align(reference, weights, shape, settings["max_iterations"], settings["tolerance"])
     with torch.no_grad():  # the proof that the function is kept: logits on the whole table
         before, after = (forward_by_token(w, dataset.a, dataset.b, shape.n_heads) for w in (weights, aligned))
     change = float((after - before).abs().max())
     log.info(
-        "%s aligned to %s in %.2f s, %d sweeps%s: distance %.4f -> %.4f; largest logit change %.2e",
+        "%s aligned to %s (method: %s) in %.2f s, %d sweeps%s: distance %.4f -> %.4f; largest logit change %.2e",
         moved,
         target,
+        record.method,
         record.seconds,
         record.iterations,
         "" if record.converged else " (max_iterations reached, still improving)",

@@ -1,4 +1,4 @@
-"""Align network B to network A through the symmetries of this model (weight matching, "Git Re-Basin").
+"""Align network B to network A through the symmetries of this model (weight or activation matching, "Git Re-Basin").
 
 Two seeds can compute the same function with their units in another order and their bases turned,
 so a straight segment between them may cross a barrier that is only a relabelling. Without LayerNorm,
@@ -18,6 +18,17 @@ others fixed, so the distance can never increase. The rotation is orthogonal Pro
 the MLP units are a linear assignment (SciPy); the heads are a linear assignment whose cost of
 pairing head i of A with head j of B is the best that the two per-head rotations can reach, the sum
 of two nuclear norms, so that heads, S and U are solved jointly.
+
+Activation matching (Ainsworth et al. 2023, §3.1) instead brings B's activations on the training
+examples closest to A's (least squares), block by block, with the same solvers: the rotation by
+Procrustes on every residual-stream vector (both positions before attention, the last one after
+attention and after the MLP), the MLP units by assignment on the hidden units after the ReLU, the
+heads jointly with S and U on the per-head queries and keys (S) and values (U). Each block's
+activations change under its own symmetry only: the residual stream turns by R alone (heads and
+MLP units, permuted or turned, add the same outputs to it), the hidden units are permuted alone
+(they read the residual stream through Rᵀ·W_in), and queries, keys and values turn with their own
+head's permutation and S or U alone (they too read through Rᵀ). The squared activation distance is
+thus a sum of one term per block, each minimised by its own step: one pass is exact, no sweeps.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ from dataclasses import dataclass, field, replace
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from grokscape.model import ModelShape, Params
+from grokscape.model import ModelShape, Params, activations, token_tables
 
 WRITES = ("embed", "pos", "W_O", "W_out")  # rows are residual-stream vectors: multiplied by R on the right
 READS = ("W_Q", "W_K", "W_V", "W_in", "unembed")  # columns read the residual stream: Rᵀ on the left
@@ -120,29 +131,39 @@ def _rotation_step(a: Params, b: Params, shape: ModelShape) -> Symmetry:
 
 def _mlp_step(a: Params, b: Params, shape: ModelShape) -> Symmetry:
     """The best permutation of B's MLP units: similarity of unit i of A with unit j of B, maximised."""
-    similarity = a["W_in"].T @ b["W_in"] + torch.outer(a["b_in"], b["b_in"]) + a["W_out"] @ b["W_out"].T
-    _, order = linear_sum_assignment(similarity.numpy(), maximize=True)
+    _, order = linear_sum_assignment(_unit_similarity(a, b).numpy(), maximize=True)
     return replace(Symmetry.identity(shape), mlp=torch.as_tensor(order))
 
 
-def _head_step(a: Params, b: Params, shape: ModelShape) -> Symmetry:
-    """The best head permutation together with each head's QK and VO rotations.
+def _unit_similarity(a: Params, b: Params) -> torch.Tensor:
+    """[i, j]: the inner product of the weights of MLP unit i of A and unit j of B (W_in, b_in, W_out)."""
+    return a["W_in"].T @ b["W_in"] + torch.outer(a["b_in"], b["b_in"]) + a["W_out"] @ b["W_out"].T
 
-    For head i of A and head j of B, the best S gives ⟨Q_Ai, Q_Bj·S⟩ + ⟨K_Ai, K_Bj·S⟩ = ‖Q_BjᵀQ_Ai + K_BjᵀK_Ai‖_*
-    (the nuclear norm), likewise U for V and O; the assignment maximises the sum of both."""
+
+def _head_step(a: Params, b: Params, shape: ModelShape) -> Symmetry:
+    """The best head permutation together with each head's QK and VO rotations (`_solve_heads`), from
+    ⟨Q_Ai, Q_Bj·S⟩ + ⟨K_Ai, K_Bj·S⟩ and ⟨V_Ai, V_Bj·U⟩ + ⟨O_Ai, Uᵀ·O_Bj⟩."""
     n = shape.n_heads
     qa, ka, va = (_by_head(a[name], n) for name in ("W_Q", "W_K", "W_V"))
     qb, kb, vb = (_by_head(b[name], n) for name in ("W_Q", "W_K", "W_V"))
     oa, ob = a["W_O"].unflatten(0, (n, -1)), b["W_O"].unflatten(0, (n, -1))
+    m_vo = _cross(vb, va) + torch.einsum("jkd,ild->ijkl", ob, oa)  # + O_Bj O_Aiᵀ
+    return _solve_heads(_cross(qb, qa) + _cross(kb, ka), m_vo, shape)
 
-    def cross(x_b: torch.Tensor, x_a: torch.Tensor) -> torch.Tensor:  # [i, j] = x_b[j]ᵀ x_a[i]
-        return torch.einsum("jdk,idl->ijkl", x_b, x_a)
 
-    m_qk = cross(qb, qa) + cross(kb, ka)
-    m_vo = cross(vb, va) + torch.einsum("jkd,ild->ijkl", ob, oa)  # + O_Bj O_Aiᵀ
+def _cross(x_b: torch.Tensor, x_a: torch.Tensor) -> torch.Tensor:
+    """Per pair of heads, [i, j] = x_b[j]ᵀ x_a[i] (d_head × d_head), for x of shape (heads, rows, d_head)."""
+    return torch.einsum("jdk,idl->ijkl", x_b, x_a)
+
+
+def _solve_heads(m_qk: torch.Tensor, m_vo: torch.Tensor, shape: ModelShape) -> Symmetry:
+    """The head permutation and per-head rotations S, U maximising Σ_i ⟨m_qk[i, π(i)], S_i⟩ + ⟨m_vo[i, π(i)], U_i⟩.
+
+    For a pair (i, j) the best S reaches the nuclear norm ‖m_qk[i, j]‖_*, likewise U: the assignment
+    maximises the sum of both, then Procrustes gives S and U of the chosen pairs."""
     gain = torch.linalg.svdvals(m_qk).sum(-1) + torch.linalg.svdvals(m_vo).sum(-1)
     _, order = linear_sum_assignment(gain.numpy(), maximize=True)
-    rows, order = torch.arange(n), torch.as_tensor(order)
+    rows, order = torch.arange(shape.n_heads), torch.as_tensor(order)
     qk, vo = _procrustes(m_qk[rows, order]), _procrustes(m_vo[rows, order])
     return replace(Symmetry.identity(shape), heads=order, qk=qk, vo=vo)
 
@@ -153,7 +174,8 @@ STEPS: tuple[Callable[[Params, Params, ModelShape], Symmetry], ...] = (_rotation
 @dataclass
 class AlignmentRecord:
     """How the alignment went: the distance ‖w_A − w_B‖ before, after each sweep, and whether it stopped
-    because the distance stopped improving (converged) or at `max_iterations`."""
+    because the distance stopped improving (converged) or at `max_iterations`. Activation matching makes
+    one exact pass (converged) and records the activation distance before and after it too."""
 
     distance_before: float
     distance_after: float = float("nan")
@@ -161,6 +183,12 @@ class AlignmentRecord:
     iterations: int = 0
     converged: bool = False
     seconds: float = 0.0
+    method: str = "weights"  # or "activations"
+    activation_distances: list[float] = field(default_factory=list)  # activations: before, after
+    inactive_units: int = 0  # activations: A's MLP units no example switches on, matched by their weights
+
+
+Tokens = tuple[torch.Tensor, torch.Tensor]  # examples (a, b): their first and last tokens, (N,) each
 
 
 def align(
@@ -170,8 +198,7 @@ def align(
     dtype of `moved`, and the record. A sweep solves the rotation, the MLP units and the heads in turn;
     the sweeps stop when one improves the distance by at most `tolerance` × the starting distance."""
     started = time.perf_counter()
-    a = {name: value.detach().cpu().double() for name, value in reference.items()}
-    b = {name: value.detach().cpu().double() for name, value in moved.items()}
+    a, b = _float64(reference), _float64(moved)
     record = AlignmentRecord(distance(a, b))
     record.distances.append(record.distance_before)
     for _ in range(max_iterations):
@@ -184,5 +211,72 @@ def align(
             break
     record.distance_after = record.distances[-1]
     record.seconds = time.perf_counter() - started
-    dtype = next(iter(moved.values())).dtype
-    return {name: value.to(dtype) for name, value in b.items()}, record
+    return _like(b, moved), record
+
+
+def activation_blocks(params: Params, shape: ModelShape, tokens: Tokens) -> dict[str, torch.Tensor]:
+    """The activations on the examples `tokens` = (a, b) that each symmetry block acts on, from the forward pass:
+    "residual" (4N, d_model), every residual-stream vector, turned by R on the right; "mlp" (N, d_mlp), the
+    hidden units after the ReLU, permuted; "qk" (heads, 3N, d_head), per head the queries and the keys of
+    both positions, and "vo" (heads, 2N, d_head), the values of both positions, permuted and turned by S, U."""
+    with torch.no_grad():
+        x = activations(params, token_tables(params, shape.n_heads), *tokens)
+    return {
+        "residual": torch.cat([x.per_example("first"), x.last, x.attended, x.final]),
+        "mlp": x.hidden,
+        "qk": _by_head(torch.cat([x.per_example(name) for name in ("q", "k0", "k1")]), shape.n_heads),
+        "vo": _by_head(torch.cat([x.per_example(name) for name in ("v0", "v1")]), shape.n_heads),
+    }
+
+
+def activation_distance(blocks_a: dict[str, torch.Tensor], blocks_b: dict[str, torch.Tensor]) -> float:
+    """‖X_A − X_B‖ over all blocks of `activation_blocks` (Frobenius), in float64: what activation matching shortens."""
+    return float(sum((blocks_a[k].double() - blocks_b[k].double()).pow(2).sum() for k in blocks_a) ** 0.5)
+
+
+def align_activations(
+    reference: Params, moved: Params, shape: ModelShape, tokens: Tokens
+) -> tuple[Params, AlignmentRecord]:
+    """`moved` turned by the symmetry that brings its activations on the examples `tokens` closest to
+    `reference`'s (activation matching), in the dtype of `moved`, and the record. One pass of exact block
+    steps: the blocks' activations are independent (module docstring), so sweeps would change nothing."""
+    started = time.perf_counter()
+    ref, mov = _float64(reference), _float64(moved)
+    xa, xb = activation_blocks(ref, shape, tokens), activation_blocks(mov, shape, tokens)
+    rotation = replace(Symmetry.identity(shape), rotation=_procrustes(xb["residual"].T @ xa["residual"]))
+    turned = apply_symmetry(mov, rotation, shape.n_heads)  # the frame in which B's unit weights meet A's
+    heads = _solve_heads(_cross(xb["qk"], xa["qk"]), _cross(xb["vo"], xa["vo"]), shape)
+    units, inactive = _match_units(xa["mlp"], xb["mlp"], _unit_similarity(ref, turned))
+    aligned = apply_symmetry(turned, replace(heads, mlp=units), shape.n_heads)
+    before, after = distance(ref, mov), distance(ref, aligned)
+    record = AlignmentRecord(before, after, [before, after], iterations=1, converged=True, method="activations")
+    xc = activation_blocks(aligned, shape, tokens)
+    record.activation_distances = [activation_distance(xa, xb), activation_distance(xa, xc)]
+    record.inactive_units = inactive
+    record.seconds = time.perf_counter() - started
+    return _like(aligned, moved), record
+
+
+def _match_units(hidden_a: torch.Tensor, hidden_b: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """The permutation of B's MLP units whose hidden activations (N, d_mlp) come closest to A's, and the
+    number of A's units that no example switches on. Their activations are zero, so every partner is
+    as good as any other: among the partners the assignment gave them, they are matched by their unit
+    weights' similarity `weights` instead (which keeps the activation distance and recovers a scrambled
+    copy exactly)."""
+    _, order = linear_sum_assignment((hidden_a.T @ hidden_b).numpy(), maximize=True)
+    order = torch.as_tensor(order)
+    inactive = torch.nonzero(~hidden_a.any(0)).flatten()
+    partners = order[inactive]
+    _, among = linear_sum_assignment(weights[inactive][:, partners].numpy(), maximize=True)
+    order[inactive] = partners[torch.as_tensor(among)]
+    return order, len(inactive)
+
+
+def _float64(params: Params) -> Params:
+    return {name: value.detach().cpu().double() for name, value in params.items()}
+
+
+def _like(params: Params, model: Params) -> Params:
+    """`params` in the dtype of `model`."""
+    dtype = next(iter(model.values())).dtype
+    return {name: value.to(dtype) for name, value in params.items()}

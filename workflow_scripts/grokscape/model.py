@@ -12,7 +12,9 @@ evaluates all of them at once and returns logits of shape ``(*lead, N, p)``.
 Two forward passes give the same logits up to float32 rounding: `forward` projects each
 example's tokens (the training step, whose trajectory reproduces bit for bit), and
 `forward_from_tables` gathers per-token tables (`token_tables`), a third fewer FLOPs, for
-everything that only reads the weights or fits a curve.
+everything that only reads the weights or fits a curve. The latter goes through `activations`,
+which returns every intermediate of the pass (residual streams, queries, keys, values, the MLP's
+hidden units) for whoever compares networks by what they compute (`alignment.py`).
 """
 
 from __future__ import annotations
@@ -121,16 +123,23 @@ def forward(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: int) -> t
     weight_last = torch.sigmoid(gap).unsqueeze(-1)  # (*lead, N, heads, 1)
     v0 = v0.unflatten(-1, (n_heads, d_head))
     z = torch.addcmul(v0, weight_last, v1.unflatten(-1, (n_heads, d_head)) - v0).flatten(-2)
-    return _readout(params, x1, z)
+    return _linear(_after_attention(params, x1, z).final, params["unembed"])
 
 
 class TokenTables(NamedTuple):
-    """What the attention needs, tabulated per vocabulary token (see `token_tables`)."""
+    """What the attention needs, tabulated per vocabulary token (see `token_tables`); heads are
+    blocks of d_head columns of the h = heads·d_head columns."""
 
     last: torch.Tensor  # (*lead, p, d): each token's residual stream at the last position
     gap: torch.Tensor  # (*lead, heads, p·p): score gap q(b)·(k1(b) − k0(a))/√d_head at b·p + a
     v0: torch.Tensor  # (*lead, p, h): values at the first position
     v1: torch.Tensor  # (*lead, p, h): values at the last position
+    first: torch.Tensor  # (*lead, p, d): each token's residual stream at the first position
+    q: torch.Tensor  # (*lead, p, h): queries at the last position (the only one whose query is read)
+    k0: torch.Tensor  # (*lead, p, h): keys at the first position
+    k1: torch.Tensor  # (*lead, p, h): keys at the last position
+
+    FIRST_POSITION = ("first", "k0", "v0")  # tables of the first token a; the others are of b
 
 
 def token_tables(params: Params, n_heads: int) -> TokenTables:
@@ -151,10 +160,43 @@ def token_tables(params: Params, n_heads: int) -> TokenTables:
     def by_head(x: torch.Tensor) -> torch.Tensor:  # (*lead, p, h) -> (*lead, heads, p, d_head)
         return x.unflatten(-1, (n_heads, d_head)).transpose(-3, -2)
 
-    q = by_head(q) / math.sqrt(d_head)
-    own = (q * by_head(k1)).sum(-1, keepdim=True)  # (*lead, heads, p, 1): q(b)·k1(b)
-    cross = q @ by_head(k0).transpose(-1, -2)  # (*lead, heads, p, p): q(b)·k0(a)
-    return TokenTables(last, (own - cross).flatten(-2), v0, v1)
+    scaled = by_head(q) / math.sqrt(d_head)
+    own = (scaled * by_head(k1)).sum(-1, keepdim=True)  # (*lead, heads, p, 1): q(b)·k1(b)
+    cross = scaled @ by_head(k0).transpose(-1, -2)  # (*lead, heads, p, p): q(b)·k0(a)
+    # q, k0, k1 share storage with v0, v1 (views of the same products): keeping them costs nothing
+    return TokenTables(last, (own - cross).flatten(-2), v0, v1, first, q, k0, k1)
+
+
+class Activations(NamedTuple):
+    """Every intermediate of the forward pass for the examples (a, b), from `activations`.
+
+    The residual stream at the last position and the MLP are per example, (*lead, N, ·); the
+    first position's residual stream, the queries, keys and values depend on one token each and
+    stay in `tables` (`per_example` reads them for each example)."""
+
+    tables: TokenTables
+    a: torch.Tensor  # (N,) first tokens
+    b: torch.Tensor  # (N,) last tokens
+    last: torch.Tensor  # residual stream at the last position before attention (embedding + position)
+    attended: torch.Tensor  # ... after adding the attention's output
+    hidden: torch.Tensor  # (*lead, N, d_mlp): the MLP's hidden units after the ReLU
+    final: torch.Tensor  # ... after adding the MLP's output: logits = final @ unembed
+
+    def per_example(self, table: str) -> torch.Tensor:
+        """Table `table` of `tables` (e.g. "q", "k0", "first") at each example's token: (*lead, N, ·)."""
+        tokens = self.a if table in TokenTables.FIRST_POSITION else self.b
+        return getattr(self.tables, table).index_select(-2, tokens)
+
+
+def activations(params: Params, tables: TokenTables, a: torch.Tensor, b: torch.Tensor) -> Activations:
+    """The forward pass of examples (a, b) from token tables, kept step by step (see `Activations`)."""
+    p, n_heads = tables.last.shape[-2], tables.gap.shape[-2]
+    weight_last = torch.sigmoid(tables.gap.index_select(-1, b * p + a)).transpose(-1, -2).unsqueeze(-1)
+    v0 = tables.v0.index_select(-2, a).unflatten(-1, (n_heads, -1))  # (*lead, N, heads, d_head)
+    v1 = tables.v1.index_select(-2, b).unflatten(-1, (n_heads, -1))
+    z = torch.addcmul(v0, weight_last, v1 - v0).flatten(-2)
+    last = tables.last.index_select(-2, b)
+    return Activations(tables, a, b, last, *_after_attention(params, last, z))
 
 
 def forward_from_tables(params: Params, tables: TokenTables, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -164,12 +206,7 @@ def forward_from_tables(params: Params, tables: TokenTables, a: torch.Tensor, b:
     reproduce bit for bit, uses `forward`; evaluation (which never changes the weights) and
     curve fitting use the tables.
     """
-    p, n_heads = tables.last.shape[-2], tables.gap.shape[-2]
-    weight_last = torch.sigmoid(tables.gap.index_select(-1, b * p + a)).transpose(-1, -2).unsqueeze(-1)
-    v0 = tables.v0.index_select(-2, a).unflatten(-1, (n_heads, -1))  # (*lead, N, heads, d_head)
-    v1 = tables.v1.index_select(-2, b).unflatten(-1, (n_heads, -1))
-    z = torch.addcmul(v0, weight_last, v1 - v0).flatten(-2)
-    return _readout(params, tables.last.index_select(-2, b), z)
+    return _linear(activations(params, tables, a, b).final, params["unembed"])
 
 
 def forward_by_token(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: int) -> torch.Tensor:
@@ -183,12 +220,18 @@ def _projections(params: Params) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat([params["W_Q"], w_kv], dim=-1), w_kv
 
 
-def _readout(params: Params, x1: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """From the last position's residual stream x1 and attention mix z to the logits."""
-    x = x1 + _linear(z, params["W_O"])
-    hidden = _linear(x, params["W_in"], params["b_in"]).relu_()  # in place: nothing else reads the pre-activation
-    x = x + _linear(hidden, params["W_out"], params["b_out"])
-    return _linear(x, params["unembed"])
+class _Residual(NamedTuple):
+    attended: torch.Tensor
+    hidden: torch.Tensor
+    final: torch.Tensor
+
+
+def _after_attention(params: Params, x1: torch.Tensor, z: torch.Tensor) -> _Residual:
+    """From the last position's residual stream x1 and attention mix z (*lead, N, h) to the residual
+    stream after attention, the MLP's hidden units and the final residual stream."""
+    attended = x1 + _linear(z, params["W_O"])
+    hidden = _linear(attended, params["W_in"], params["b_in"]).relu_()  # in place: nothing reads the pre-activation
+    return _Residual(attended, hidden, attended + _linear(hidden, params["W_out"], params["b_out"]))
 
 
 def lead_shape(params: Params) -> torch.Size:
