@@ -289,7 +289,7 @@ CLAIMS = {
     ),
     "A1": Claim(
         "A1",
-        "after alignment (weight matching through the model's symmetries, point 2′ aligned to point 2) the "
+        "after alignment (through the model's symmetries by align.method, point 2′ aligned to point 2) the "
         "segment 2→2′ has no train-error barrier: the raw segment's barrier is a relabelling of units",
         "not in the paper; the question of Git Re-Basin (Ainsworth et al. 2023) asked of grokking",
         lambda th: {"barrier": th.barrier},
