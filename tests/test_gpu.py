@@ -16,7 +16,7 @@ from conftest import assert_path_endpoints_match_training, new_workdir, snakemak
 
 from grokscape.curves import coefficients
 from grokscape.data import make_dataset
-from grokscape.fitting import FitSettings, fit_curve
+from grokscape.fitting import FitSettings, fit_curve, fit_curves
 from grokscape.landscape import Objective, path_metrics
 from grokscape.model import ModelShape, init_params
 
@@ -39,6 +39,8 @@ def test_path_metrics_and_fits_run_on_the_gpu_and_agree_with_the_cpu():
     )
     for name, values in on_cpu.items():
         np.testing.assert_allclose(on_gpu[name], values, rtol=1e-4, atol=1e-5, err_msg=name)
+    batch = fit_curves("polyline", 3, [(start, end), (end, start)], dataset, objective, FitSettings(epochs=3), cuda)
+    assert torch.allclose(batch[0].controls["W_in"], fit.controls["W_in"], atol=1e-4)  # as the curve alone
 
 
 @pytest.mark.workflow
@@ -48,5 +50,8 @@ def test_tiny_workflow_end_to_end_on_the_gpu(tmp_path):
     train_logs = list((workdir / "results/logs/train").glob("seeds*.log"))
     assert len(train_logs) == 1, train_logs  # on a GPU, every seed trains in one stacked job
     assert "training seeds [0, 1] on cuda" in train_logs[0].read_text()
+    for kind, n_curves in (("segment", 6), ("polyline", 6)):  # on a GPU, the curves of a kind fit in one job
+        (log,) = (workdir / "results/logs/paths" / kind).glob("batch*.log")
+        assert f"{kind}: {n_curves} curve(s)" in log.read_text() and " on cuda" in log.read_text()
     assert_path_endpoints_match_training(workdir)
     assert json.loads((workdir / "results/claims.json").read_text())

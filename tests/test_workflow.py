@@ -230,6 +230,7 @@ def test_curves_fitted_in_one_batch_job_are_filed_as_if_each_ran_alone(workflow_
     numbers again) and is filed alone."""
     config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
     config["paths"]["per_job"] = 20
+    config["polyline"]["epochs"] = 100  # short fits: what is checked here is the filing, not the fit
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
     target = "results/paths/summary.csv"
     planned = jobs_planned(workflow_copy, target)
@@ -248,7 +249,7 @@ def test_curves_fitted_in_one_batch_job_are_filed_as_if_each_ran_alone(workflow_
                 np.testing.assert_allclose(batched[name][()], alone[name][()], rtol=1e-6, atol=1e-7, err_msg=name)
     for path in (workflow_copy / "results/paths/polyline").glob("*.h5"):
         with h5py.File(path) as f:
-            assert len(f["fit_loss"]) == 2000 and sorted(f["controls"]) == ["0", "1", "2"]
+            assert len(f["fit_loss"]) == 100 and sorted(f["controls"]) == ["0", "1", "2"]
     assert_path_endpoints_match_training(workflow_copy)
     assert "Nothing to be done" in snakemake(workflow_copy, "-n", target).stdout
     lost = workflow_copy / "results/paths/polyline/seed0-mem__seed1-mem.h5"
