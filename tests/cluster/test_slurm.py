@@ -39,14 +39,14 @@ TINY = REPO / "tests" / "tiny.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TARGETS = ["results/fig1.pdf", "results/fig2.pdf"]
 SEGMENT = "results/paths/segment/seed0-mem__seed0-grok.h5"  # what fig2 draws, from seed 0 of tiny.yaml
-GPU_RULES = ("train", "curve")
+GPU_RULES = ("train", "curves")
 GPU_KEYS = ("gpu", "gpus", "gpu_model", "gres", "cpus_per_gpu", "tasks_per_gpu")
 RUN_LIMIT = 900  # seconds; a normal run takes 1-3 minutes
 # One thread per training and curve job in both runs (the rules' own default, set explicitly so
 # that the comparison does not depend on it): same threads => bit-identical CPU results. It also
 # lets both seeds train side by side on the 2-CPU test node.
 THREADS_PER_JOB = 1
-SET_THREADS = ["--set-threads", f"train={THREADS_PER_JOB}", f"curve={THREADS_PER_JOB}"]
+SET_THREADS = ["--set-threads", f"train={THREADS_PER_JOB}", f"curves={THREADS_PER_JOB}"]
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 THREADS = re.compile(r"training seeds \[(\d+)\] on (\w+) with (\d+) threads")
 
@@ -206,7 +206,7 @@ def test_slurm_run_matches_local_run(slurm, tmp_path):
     # localrules (dataset, figures) ran in Snakemake's own process, queueing nothing.
     submitted = {jobid: Path(log) for jobid, log in SUBMITTED.findall(output)}
     rules = sorted(log.relative_to(cluster / ".snakemake/slurm_logs").parts[0] for log in submitted.values())
-    assert rules == sorted(["rule_curve"] + ["rule_train"] * len(seeds())), (
+    assert rules == sorted(["rule_curves"] + ["rule_train"] * len(seeds())), (
         f"SLURM jobs submitted: {rules}\n{output[-3000:]}"
     )
     for log in submitted.values():
@@ -238,7 +238,7 @@ def test_slurm_run_matches_local_run(slurm, tmp_path):
 
 
 def test_profile_requests_gpus_for_training_and_curves(tmp_path):
-    """A dry run of the real profile, no overrides: GPUs for train and curve only."""
+    """A dry run of the real profile, no overrides: GPUs for train and curves (the fitting jobs) only."""
     pytest.importorskip("snakemake_executor_plugin_slurm", reason="pip install snakemake-executor-plugin-slurm")
     output = snakemake(workdir(tmp_path / "dry"), TARGETS, "-n", "--profile", str(PROFILE), limit=300)
     resources: dict[str, list[dict[str, str]]] = {}
@@ -248,7 +248,7 @@ def test_profile_requests_gpus_for_training_and_curves(tmp_path):
         if rule and line:
             items = dict(item.split("=", 1) for item in line[1].split(", "))
             resources.setdefault(rule[1], []).append(items)
-    assert sorted(resources) == ["curve", "dataset", "fig1", "path_figure", "seed_run", "train"], output[-3000:]
+    assert sorted(resources) == ["curve", "curves", "dataset", "fig1", "path_figure", "seed_run", "train"], output[-3000:]
     assert len(resources["train"]) == len(seeds())  # no GPU where Snakemake plans: one seed a job
     for rule, jobs in resources.items():
         for items in jobs:
