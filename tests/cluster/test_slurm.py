@@ -248,7 +248,8 @@ def test_profile_requests_gpus_for_training_and_curves(tmp_path):
         if rule and line:
             items = dict(item.split("=", 1) for item in line[1].split(", "))
             resources.setdefault(rule[1], []).append(items)
-    assert sorted(resources) == ["curve", "curves", "dataset", "fig1", "path_figure", "seed_run", "train"], output[-3000:]
+    planned = ["curve", "curves", "dataset", "fig1", "path_figure", "seed_run", "train"]
+    assert sorted(resources) == planned, output[-3000:]
     assert len(resources["train"]) == len(seeds())  # no GPU where Snakemake plans: one seed a job
     for rule, jobs in resources.items():
         for items in jobs:
