@@ -107,7 +107,7 @@ def test_killed_curve_fit_resumes_and_equals_an_uninterrupted_fit(workflow_copy,
     # the killed batch filed nothing; the table of the old settings stays until the refit replaces it
     snakemake(workflow_copy, target)
     log = (workflow_copy / "results/logs/paths/polyline/seed0-mem__seed0-grok.log").read_text()
-    assert re.search(r"resuming polyline fit from epoch [1-9]", log), log
+    assert re.search(r"resuming polyline fit of 1 curve\(s\) from epoch [1-9]", log), log
     assert_same_h5(workflow_copy / target, reference / target)
 
 

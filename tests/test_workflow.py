@@ -471,6 +471,6 @@ def test_activation_matching_is_asked_for_by_align_method(workflow_copy):
 def test_aligned_checkpoint_by_name_runs_one_align_and_one_path(workflow_copy):
     target = "results/paths/bezier/seed0-e50__seed1-e100@seed0-e50.h5"
     planned = jobs_planned(workflow_copy, target)
-    assert planned == {"align": 1, "curve": 1}, planned
+    assert planned == {"align": 1, "curves": 1, "curve": 1}, planned
     result = snakemake(workflow_copy, "-n", "results/paths/chain/seed0-mem__seed0-grok@seed1-grok.h5", check=False)
     assert result.returncode != 0 and "aligned checkpoints (@) have none" in result.stdout
