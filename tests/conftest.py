@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import h5py
@@ -40,11 +43,30 @@ def new_workdir(path: Path, overrides: dict | None = None) -> Path:
     return path
 
 
+@functools.cache
+def local_environment() -> dict[str, str]:
+    """The environment of local Snakemake runs: SLURM's `scontrol` replaced by one that fails at once.
+
+    Snakemake loads every installed executor plugin at start-up, and the SLURM plugin then asks
+    `scontrol show config`, which waits 10 s for a controller where SLURM is installed but not running
+    (as after the cluster test stops the one it started). Local runs never use SLURM."""
+    shim = Path(tempfile.mkdtemp(prefix="grokscape-local-"))
+    (shim / "scontrol").write_text("#!/bin/sh\nexit 1\n")
+    (shim / "scontrol").chmod(0o755)
+    return {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
 def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run real Snakemake on the repository's Snakefile in `workdir`; stdout holds stderr too."""
     command = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
     result = subprocess.run(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, cwd=workdir
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        cwd=workdir,
+        env=local_environment(),
     )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-6000:]}")

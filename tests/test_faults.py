@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, SNAKEMAKE, new_workdir, snakemake
+from conftest import REPO, SNAKEMAKE, local_environment, new_workdir, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -57,7 +57,9 @@ def _job_pid(root: int, script: str) -> int | None:
 def kill_job_when(workdir: Path, script: str, marker: Path, *args: str) -> subprocess.CompletedProcess:
     """Start Snakemake, SIGKILL the job running `script` once `marker` exists, return the failed run."""
     command = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=workdir)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=workdir, env=local_environment()
+    )
     deadline = time.monotonic() + 300
     while not marker.exists():
         assert proc.poll() is None, "the job finished before it could be killed"

@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, SNAKEMAKE, assert_path_endpoints_match_training, jobs_planned, new_workdir, snakemake
+from conftest import (
+    REPO,
+    SNAKEMAKE,
+    assert_path_endpoints_match_training,
+    jobs_planned,
+    local_environment,
+    new_workdir,
+    snakemake,
+)
 
 pytestmark = pytest.mark.workflow
 
@@ -381,7 +389,9 @@ def test_tiny_run_in_its_own_directory_keeps_the_repository_config_and_results_a
     config["plot"]["dpi"] = 77
     (clone / "config.yaml").write_text(yaml.safe_dump(config))
     command = [SNAKEMAKE, "--cores", "1", "--configfile", "tests/tiny.yaml", "--directory", "runs/tiny"]
-    subprocess.run([*command, "results/configuration.csv"], cwd=clone, check=True, capture_output=True)
+    subprocess.run(
+        [*command, "results/configuration.csv"], cwd=clone, check=True, capture_output=True, env=local_environment()
+    )
     table = pd.read_csv(clone / "runs/tiny/results/configuration.csv")
     value = {(row.section, row.key): str(row.value) for row in table.itertuples()}
     assert value["model", "d_model"] == "32" and value["plot", "dpi"] == "77"  # tiny.yaml over config.yaml
