@@ -262,13 +262,21 @@ def planned_curve_batches():
     return {kind: curve_batches(found, size[kind]) for kind, found in names.items()}
 
 
+@functools.cache
+def planned_batch_of():
+    """(kind, `{A}__{B}`) -> the label of the planned batch that holds the curve."""
+    return {
+        (kind, name): label
+        for kind, batches in planned_curve_batches().items()
+        for label, names in batches.items()
+        for name in names
+    }
+
+
 def curve_batch(wildcards):
     """The batch of the curve {curve}/{a}__{b}: a planned one, or the curve alone (a path asked for by name)."""
     name = f"{wildcards.a}__{wildcards.b}"
-    for label, names in planned_curve_batches()[wildcards.curve].items():
-        if name in names:
-            return label
-    return name
+    return planned_batch_of().get((wildcards.curve, name), name)
 
 
 def curve_batch_folder(wildcards):
@@ -277,6 +285,7 @@ def curve_batch_folder(wildcards):
 
 
 def batch_names(curve, batch):
+    """The curves (`{A}__{B}`) of a batch; a label that no planned batch has is one curve's own name."""
     return planned_curve_batches()[curve].get(batch, [batch])
 
 

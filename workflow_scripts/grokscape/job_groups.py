@@ -43,8 +43,7 @@ def group_label(seeds: Sequence[int]) -> str:
 def seed_groups(seeds: Sequence[int], size: int) -> dict[str, list[int]]:
     """The configured seeds in consecutive groups of `size`, by label; adding a seed at the end of
     the list leaves the earlier groups (and their results) as they are."""
-    groups = [list(seeds[i : i + size]) for i in range(0, len(seeds), size)]
-    return {group_label(group): group for group in groups}
+    return {group_label(group): group for group in _consecutive(seeds, size)}
 
 
 def batch_label(names: Sequence[str]) -> str:
@@ -57,5 +56,9 @@ def batch_label(names: Sequence[str]) -> str:
 
 def curve_batches(names: Sequence[str], size: int) -> dict[str, list[str]]:
     """Curves of one kind (`{A}__{B}` names, in the order planned) in consecutive batches of `size`, by label."""
-    batches = [list(names[i : i + size]) for i in range(0, len(names), size)]
-    return {batch_label(batch): batch for batch in batches}
+    return {batch_label(batch): batch for batch in _consecutive(names, size)}
+
+
+def _consecutive(items: Sequence, size: int) -> list[list]:
+    """`items` in consecutive chunks of `size`, the last one shorter if need be."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
