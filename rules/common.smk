@@ -10,7 +10,16 @@ import grokscape.codehash
 from grokscape.endpoints import Endpoint, NAME_PATTERN, PLAIN_PATTERN
 from grokscape.errors import ConfigError
 from grokscape.configuration import check_config, load_schema, without_knobs
-from grokscape.job_groups import BATCH_PATTERN, GROUP_PATTERN, curve_batches, gpu_visible, per_job, seed_groups
+from grokscape.sweeps import KEY_PATTERN, SWEEPS, plan_sweeps
+from grokscape.job_groups import (
+    BATCH_PATTERN,
+    GROUP_PATTERN,
+    curve_batches,
+    gpu_visible,
+    group_of,
+    per_job,
+    seed_groups,
+)
 
 SCHEMA_FILE = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
 SCHEMA = load_schema(SCHEMA_FILE)
@@ -39,7 +48,7 @@ SECOND = f"seed{SEEDS[1]}" if len(SEEDS) > 1 else None
 PAPER_FIGURES = [f"results/fig{n}.pdf" for n in range(1, 8)]
 # Seeds trained together as one stacked model, by group label (`seeds0-31`), and each seed's group.
 SEED_GROUPS = seed_groups(SEEDS, per_job(config["train"]["seeds_per_job"], config["device"], len(SEEDS), gpu_visible()))
-GROUP_OF = {seed: label for label, group in SEED_GROUPS.items() for seed in group}
+GROUP_OF = group_of(SEED_GROUPS)
 
 
 def group_folder(wildcards):
@@ -105,6 +114,13 @@ def sharpness_settings():
     """What shapes a seed's sharpness through training: the objective (and lr, for the 2/lr line), the settings."""
     train = {k: SHAPING["train"][k] for k in ("optimizer", "lr", "weight_decay", "batch_size")}
     return canonical({**settings("model", "device", "sharpness"), "train": train})
+
+
+def align_settings():
+    """What shapes an alignment: the method and, for weight matching only, its stopping rule (activation
+    matching is one exact pass)."""
+    unused = ("align.max_iterations", "align.tolerance") if config["align"]["method"] == "activations" else ()
+    return settings("align", leave_out=unused)
 
 
 def seed_files(name):
@@ -302,3 +318,23 @@ def batch_endpoint_files(wildcards):
     """Every checkpoint and points file the curves of a batch start or end at."""
     files = {path for member in batch_members(wildcards) for path in member["files"].values()}
     return sorted(files - {"results/dataset.h5"})
+
+
+# The sweeps' runs (rules/sweeps.smk), planned once, and the seeds of a grid point trained together.
+try:
+    SWEEP_PLAN = plan_sweeps(config, SCHEMA)
+except ConfigError as error:
+    sys.exit(f"grokscape: {error}")
+SWEEP_GROUPS = seed_groups(
+    SWEEP_PLAN.seeds,
+    per_job(config["sweeps"]["seeds_per_job"], config["device"], len(SWEEP_PLAN.seeds), gpu_visible()),
+)
+SWEEP_GROUP_OF = group_of(SWEEP_GROUPS)
+
+
+def sweep_group_folder(wildcards):
+    """The training job's folder that holds a sweep run's files (rule `sweep_run` files them)."""
+    seed = int(wildcards.seed)
+    if seed not in SWEEP_GROUP_OF:
+        raise ConfigError(f"config error: sweeps.seeds: a run of seed {seed} asked for, configured {SWEEP_PLAN.seeds}")
+    return f"results/groups/sweeps/{wildcards.key}/{SWEEP_GROUP_OF[seed]}"

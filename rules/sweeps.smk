@@ -1,15 +1,10 @@
 # The companion papers as sweeps (docs/science.md): not part of `all`; ask for `snakemake sweeps` or one
 # results/sweeps/{sweep}.pdf. Every grid point × seed is one training run under results/sweeps/runs/{key}/,
-# key a hash of its settings (grokscape/sweeps.py), shared by every sweep that needs it.
-from grokscape.sweeps import SWEEPS, plan_sweeps
-
-try:
-    SWEEP_PLAN = plan_sweeps(config, SCHEMA)
-except ConfigError as error:
-    sys.exit(f"grokscape: {error}")
-
-
+# key a hash of its settings (grokscape/sweeps.py), shared by every sweep that needs it. The seeds of a
+# grid point train together as one stacked model, `sweeps.seeds_per_job` of them a job (auto: all on a GPU);
+# the plan and the groups are made in common.smk.
 localrules:
+    sweep_run,
     sweep_table,
     sweeps,
 
@@ -19,29 +14,56 @@ rule sweeps:
         expand("results/sweeps/{sweep}.{ext}", sweep=SWEEPS, ext=("csv", "json", "pdf")),
 
 
-rule sweep_run:
+rule sweep_train:
     output:
-        history="results/sweeps/runs/{key}/seed{seed}/history.h5",
-        points="results/sweeps/runs/{key}/seed{seed}/points.json",
+        # the seeds of one grid point trained together (sweeps.seeds_per_job), filed per seed by `sweep_run`
+        temp(directory("results/groups/sweeps/{key}/{group}")),
     log:
-        "results/logs/sweeps/{key}/seed{seed}.log",
+        "results/logs/sweeps/{key}/{group}.log",
     benchmark:
-        "results/benchmarks/sweeps/{key}/seed{seed}.tsv"
+        "results/benchmarks/sweeps/{key}/{group}.tsv"
     wildcard_constraints:
-        key="[0-9a-f]{12}",
+        key=KEY_PATTERN,
     conda:
         "../envs/grokscape.yaml"
     # Many small runs: one thread each, side by side.
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=lambda wildcards: 1500 + 500 * len(SWEEP_GROUPS[wildcards.group]),
         runtime=240,
     params:
         settings=lambda wildcards: SWEEP_PLAN.settings(wildcards.key),
-        resume="results/.resume/sweeps/{key}/seed{seed}.h5",
-        code=script_code("train_sweep_run.py"),
+        seeds=lambda wildcards: SWEEP_GROUPS[wildcards.group],
+        resume="results/.resume/sweeps/{key}/{group}.h5",
+        code=script_code("train_sweep_seeds.py"),
     script:
-        "../workflow_scripts/train_sweep_run.py"
+        "../workflow_scripts/train_sweep_seeds.py"
+
+
+rule sweep_run:
+    input:
+        sweep_group_folder,
+    output:
+        history="results/sweeps/runs/{key}/seed{seed}/history.h5",
+        points="results/sweeps/runs/{key}/seed{seed}/points.json",
+    log:
+        "results/logs/sweep_run/{key}/seed{seed}.log",
+    wildcard_constraints:
+        key=KEY_PATTERN,
+    conda:
+        "../envs/grokscape.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        # what made the files (the group folder itself is temporary): a change reruns the training
+        settings=lambda wildcards: SWEEP_PLAN.settings(wildcards.key),
+        group=lambda wildcards: SWEEP_GROUPS[SWEEP_GROUP_OF[int(wildcards.seed)]],
+        member="seed{seed}",
+        code=[script_code("train_sweep_seeds.py"), script_code("file_member.py")],
+    script:
+        "../workflow_scripts/file_member.py"
 
 
 rule sweep_table:

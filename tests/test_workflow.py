@@ -176,6 +176,7 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     # the sweeps are not part of the default run: their settings rerun nothing of it
     ("sweeps", "max_epochs", 10): set(),
     ("sweeps", "val_acc", 0.9): set(),
+    ("sweeps", "seeds_per_job", 2): set(),
     # speed and memory knobs (schema: x-changes-results: false) rerun nothing
     ("paths", "t_chunk", 4): set(),
     ("polyline", "checkpoint_every", 10): set(),
@@ -476,6 +477,12 @@ def test_activation_matching_is_asked_for_by_align_method(workflow_copy):
     assert record["converged"] and record["iterations"] == 1 and record["max_logit_change"] < 1e-3
     before, after = record["activation_distances"]
     assert after < before and record["distance_after"] < record["distance_before"]
+    config["align"].update(max_iterations=3, tolerance=1e-3)  # weight matching's stopping rule: unused here
+    (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
+    assert jobs_planned(workflow_copy, target) == {}
+    config["align"]["method"] = "weights"
+    (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
+    assert jobs_planned(workflow_copy, target) == {"align": 1}
 
 
 def test_aligned_checkpoint_by_name_runs_one_align_and_one_path(workflow_copy):

@@ -46,6 +46,11 @@ def seed_groups(seeds: Sequence[int], size: int) -> dict[str, list[int]]:
     return {group_label(group): group for group in _consecutive(seeds, size)}
 
 
+def group_of(groups: dict[str, list[int]]) -> dict[int, str]:
+    """Each seed's group label, from `seed_groups`' groups."""
+    return {seed: label for label, group in groups.items() for seed in group}
+
+
 def batch_label(names: Sequence[str]) -> str:
     """A curve alone keeps its own name (`seed0-mem__seed0-grok`); a batch is `batch{n}-{hash}`, the hash
     of its members, so that another membership is another job."""

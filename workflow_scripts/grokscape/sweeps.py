@@ -21,6 +21,7 @@ from grokscape.errors import ConfigError
 SWEEPS = ("train_fraction", "weight_decay", "init_scale", "weight_norm", "interventions")
 RUN_SECTIONS = ("task", "model", "train", "points", "device")
 KEY_LENGTH = 12
+KEY_PATTERN = f"[0-9a-f]{{{KEY_LENGTH}}}"
 
 
 @dataclass
