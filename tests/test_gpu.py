@@ -55,3 +55,13 @@ def test_tiny_workflow_end_to_end_on_the_gpu(tmp_path):
         assert f"{kind}: {n_curves} curve(s)" in log.read_text() and " on cuda" in log.read_text()
     assert_path_endpoints_match_training(workdir)
     assert json.loads((workdir / "results/claims.json").read_text())
+
+
+@pytest.mark.workflow
+def test_sweep_points_train_their_seeds_in_one_job_on_the_gpu(tmp_path):
+    workdir = new_workdir(tmp_path, {"device": "cuda", "sweeps": {"seeds": [0, 1], "max_epochs": 100}})
+    snakemake(workdir, "results/sweeps/interventions.csv")
+    logs = sorted((workdir / "results/logs/sweeps").glob("*/seeds*.log"))
+    points = {run.parent.parent.name for run in (workdir / "results/sweeps/runs").glob("*/seed*/points.json")}
+    assert len(logs) == len(points) == 4, logs  # one job per grid point, both seeds in it
+    assert all(log.name == "seeds0-1.log" and "seeds [0, 1] on cuda" in log.read_text() for log in logs)
