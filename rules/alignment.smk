@@ -25,7 +25,7 @@ rule align:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=align_settings(),
+        settings=settings("align"),
         code=script_code("align_checkpoint.py"),
     script:
         "../workflow_scripts/align_checkpoint.py"

@@ -9,7 +9,7 @@ sys.path.insert(0, str(LIBRARY))
 import grokscape.codehash
 from grokscape.endpoints import Endpoint, NAME_PATTERN, PLAIN_PATTERN
 from grokscape.errors import ConfigError
-from grokscape.configuration import check_config, load_schema, without_knobs
+from grokscape.configuration import check_config, load_schema, shaping_settings
 from grokscape.sweeps import KEY_PATTERN, SWEEPS, plan_sweeps
 from grokscape.job_groups import (
     BATCH_PATTERN,
@@ -72,8 +72,9 @@ def canonical(value):
     return value
 
 
-# What can change a result: the configuration less its speed and memory knobs (schema: x-changes-results).
-SHAPING = without_knobs(config, SCHEMA)
+# What can change a result: the configuration less its speed and memory knobs (schema: x-changes-results)
+# and the keys the rest of it leaves unused (a momentum without SGD; configuration.inert_keys).
+SHAPING = shaping_settings(config, SCHEMA)
 
 
 def settings(*sections, leave_out=()):
@@ -114,13 +115,6 @@ def sharpness_settings():
     """What shapes a seed's sharpness through training: the objective (and lr, for the 2/lr line), the settings."""
     train = {k: SHAPING["train"][k] for k in ("optimizer", "lr", "weight_decay", "batch_size")}
     return canonical({**settings("model", "device", "sharpness"), "train": train})
-
-
-def align_settings():
-    """What shapes an alignment: the method and, for weight matching only, its stopping rule (activation
-    matching is one exact pass)."""
-    unused = ("align.max_iterations", "align.tolerance") if config["align"]["method"] == "activations" else ()
-    return settings("align", leave_out=unused)
 
 
 def seed_files(name):

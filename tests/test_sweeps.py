@@ -49,6 +49,9 @@ def test_points_that_coincide_share_one_run_and_each_sweep_varies_one_setting():
     assert len(first_keys) == 1  # fraction 0.7, decay 1.0, scale 1, adamw: the base problem, one run
     base = plan.runs[first_keys.pop()]
     assert base["task"]["p"] == 23 and base["train"]["max_epochs"] == 300 and "seeds" not in base["train"]
+    assert "momentum" not in base["train"]  # AdamW: the main run's SGD momentum shapes nothing here
+    sgd = plan.runs[plan.points["interventions"][-1][2]]["train"]
+    assert sgd["optimizer"] == "sgd" and sgd["momentum"] == 0.0
     for (value, _, key), sweep, section in (
         (plan.points["train_fraction"][2], "train_fraction", "task"),
         (plan.points["weight_decay"][2], "weight_decay", "train"),

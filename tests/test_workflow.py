@@ -168,6 +168,8 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("align", "max_iterations", 3): ALIGNED | CONFIG_TABLE,
     ("align", "tolerance", 1e-6): ALIGNED | CONFIG_TABLE,
     ("align", "method", "activations"): ALIGNED | CONFIG_TABLE,
+    ("train", "momentum", 0.9): set(),  # the tiny run trains with AdamW: a momentum is SGD's, unused
+    ("polyline", "momentum", 0.5): FITTED_RULES | CONFIG_TABLE,  # the fits use SGD
     ("planes", "grid", 5): PLANES | CONFIG_TABLE,
     ("planes", "margin", 0.5): PLANES | CONFIG_TABLE,
     ("paths", "per_job", 20): CURVE_RULES | CONFIG_TABLE,  # every curve refitted in its batch

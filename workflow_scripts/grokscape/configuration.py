@@ -5,6 +5,7 @@ what it allows. Deliberately free of torch, so that Snakemake starts fast.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -122,9 +123,26 @@ def knobs(schema: dict) -> set[tuple[str, str]]:
     }
 
 
-def without_knobs(config: dict, schema: dict) -> dict:
-    """The configuration less its knobs: what can change a result, and so what rules take as params."""
-    skip = knobs(schema)
+def inert_keys(config: Mapping) -> set[tuple[str, str]]:
+    """(section, key) that the rest of `config` leaves unused: a momentum without SGD, weight matching's
+    stopping rule under activation matching. Changing one changes no result."""
+    inert = {
+        (section, "momentum")
+        for section in ("train", "polyline", "bezier")
+        if section in config and config[section].get("optimizer", "sgd") != "sgd"
+    }
+    if config.get("align", {}).get("method") == "activations":
+        inert |= {("align", "max_iterations"), ("align", "tolerance")}
+    return inert
+
+
+def shaping_settings(config: dict, schema: dict) -> dict:
+    """The configuration less its knobs and inert keys: what can change a result, and so what rules take as
+    params (a job gets the rest back through `job_settings`)."""
+    return without_keys(config, knobs(schema) | inert_keys(config))
+
+
+def without_keys(config: Mapping, skip: set[tuple[str, str]]) -> dict:
     return {
         section: {k: v for k, v in values.items() if (section, k) not in skip} if isinstance(values, dict) else values
         for section, values in config.items()

@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from grokscape.configuration import describe_error
+from grokscape.configuration import describe_error, inert_keys, without_keys
 from grokscape.errors import ConfigError
 
 SWEEPS = ("train_fraction", "weight_decay", "init_scale", "weight_norm", "interventions")
@@ -95,6 +95,7 @@ def plan_sweeps(config: Mapping, schema: Mapping) -> SweepPlan:
         for index, value in enumerate(sweeps[sweep]):
             settings = _typed(point_settings(base, sweep, value), schema)
             _check(settings, schema, f"sweeps.{sweep}[{index}]")
+            settings = without_keys(settings, inert_keys(settings))  # a momentum without SGD makes no other run
             key = run_key(settings)
             plan.runs[key] = settings
             label = value["name"] if sweep == "interventions" else value
