@@ -15,8 +15,11 @@ from grokscape.job_groups import (
     BATCH_PATTERN,
     GROUP_PATTERN,
     curve_batches,
+    gpu_requested,
     gpu_visible,
+    group_members,
     group_of,
+    names_in_batch,
     per_job,
     seed_groups,
 )
@@ -46,8 +49,19 @@ SEEDS = config["train"]["seeds"]
 FIRST = f"seed{SEEDS[0]}"
 SECOND = f"seed{SEEDS[1]}" if len(SEEDS) > 1 else None
 PAPER_FIGURES = [f"results/fig{n}.pdf" for n in range(1, 8)]
+
+
+def gpu_for(rule):
+    """Whether `rule`'s jobs will have a GPU, for `auto` group sizes: this machine shows one, or the profile
+    or --set-resources give the rule one (a cluster plans on a login node that has none)."""
+    resources = workflow.resource_settings.overwrite_resources.get(rule, {})
+    return gpu_visible() or gpu_requested({name: getattr(value, "raw", value) for name, value in resources.items()})
+
+
 # Seeds trained together as one stacked model, by group label (`seeds0-31`), and each seed's group.
-SEED_GROUPS = seed_groups(SEEDS, per_job(config["train"]["seeds_per_job"], config["device"], len(SEEDS), gpu_visible()))
+SEED_GROUPS = seed_groups(
+    SEEDS, per_job(config["train"]["seeds_per_job"], config["device"], len(SEEDS), gpu_for("train"))
+)
 GROUP_OF = group_of(SEED_GROUPS)
 
 
@@ -258,18 +272,23 @@ CURVE_KINDS = ("segment", "polyline", "bezier")
 
 
 @functools.cache
-def planned_curve_batches():
-    """The curves the run plans (`summary_paths`) in batches fitted and evaluated together, by kind and label
-    (`paths.per_job`; auto: all of a kind in one job on a GPU, one curve a job on a CPU)."""
+def planned_curve_names():
+    """The curves the run plans (`summary_paths`), `{A}__{B}` by kind, in order."""
     names = {kind: [] for kind in CURVE_KINDS}
     for path in summary_paths():
         if Path(path).parent.name in names:
             names[Path(path).parent.name].append(Path(path).stem)
-    size = {
-        kind: per_job(config["paths"]["per_job"], config["device"], len(found), gpu_visible())
-        for kind, found in names.items()
+    return names
+
+
+@functools.cache
+def planned_curve_batches():
+    """The planned curves in batches fitted and evaluated together, by kind and label (`paths.per_job`;
+    auto: all of a kind in one job on a GPU, one curve a job on a CPU)."""
+    return {
+        kind: curve_batches(names, per_job(config["paths"]["per_job"], config["device"], len(names), gpu_for("curves")))
+        for kind, names in planned_curve_names().items()
     }
-    return {kind: curve_batches(found, size[kind]) for kind, found in names.items()}
 
 
 @functools.cache
@@ -295,8 +314,9 @@ def curve_batch_folder(wildcards):
 
 
 def batch_names(curve, batch):
-    """The curves (`{A}__{B}`) of a batch; a label that no planned batch has is one curve's own name."""
-    return planned_curve_batches()[curve].get(batch, [batch])
+    """The curves (`{A}__{B}`) of a batch, read from its label (whatever batch size this process planned);
+    a label that is no batch is one curve's own name."""
+    return names_in_batch(batch, planned_curve_names()[curve], curve)
 
 
 def batch_members(wildcards):
@@ -321,7 +341,7 @@ except ConfigError as error:
     sys.exit(f"grokscape: {error}")
 SWEEP_GROUPS = seed_groups(
     SWEEP_PLAN.seeds,
-    per_job(config["sweeps"]["seeds_per_job"], config["device"], len(SWEEP_PLAN.seeds), gpu_visible()),
+    per_job(config["sweeps"]["seeds_per_job"], config["device"], len(SWEEP_PLAN.seeds), gpu_for("sweep_train")),
 )
 SWEEP_GROUP_OF = group_of(SWEEP_GROUPS)
 

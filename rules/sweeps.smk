@@ -29,11 +29,11 @@ rule sweep_train:
     # Many small runs: one thread each, side by side.
     threads: 1
     resources:
-        mem_mb=lambda wildcards: 1500 + 500 * len(SWEEP_GROUPS[wildcards.group]),
+        mem_mb=lambda wildcards: 1500 + 500 * len(group_members(wildcards.group, SWEEP_PLAN.seeds, "sweeps.seeds")),
         runtime=240,
     params:
         settings=lambda wildcards: SWEEP_PLAN.settings(wildcards.key),
-        seeds=lambda wildcards: SWEEP_GROUPS[wildcards.group],
+        seeds=lambda wildcards: group_members(wildcards.group, SWEEP_PLAN.seeds, "sweeps.seeds"),
         resume="results/.resume/sweeps/{key}/{group}.h5",
         code=script_code("train_sweep_seeds.py"),
     script:

@@ -15,11 +15,12 @@ rule train:
     # benchmarks/README.md), more when fewer train. On a cluster: --set-threads train=N.
     threads: min(4, max(1, workflow.cores // len(SEED_GROUPS)))
     resources:
-        mem_mb=lambda wildcards: 1500 + 500 * len(SEED_GROUPS[wildcards.group]),
+        mem_mb=lambda wildcards: 1500 + 500 * len(group_members(wildcards.group, SEEDS, "train.seeds")),
         runtime=240,
     params:
         settings=training_settings(),
-        seeds=lambda wildcards: SEED_GROUPS[wildcards.group],
+        # read from the label: a cluster job plans again on its own node (grokscape/job_groups.py)
+        seeds=lambda wildcards: group_members(wildcards.group, SEEDS, "train.seeds"),
         resume="results/.resume/train/{group}.h5",
         code=script_code("train_seeds.py"),
     script:

@@ -276,6 +276,27 @@ def test_curves_fitted_in_one_batch_job_are_filed_as_if_each_ran_alone(workflow_
         assert all(np.array_equal(again[name][()], first[name][()]) for name in (*PATH_COLUMNS, "fit_loss"))
 
 
+def test_a_job_finds_its_members_in_its_label_whatever_its_own_plan(workflow_copy, built_workflow):
+    """A cluster job plans the workflow again on its own node, which may see a GPU where the planning
+    machine saw none, and `auto` then sizes the groups otherwise. Asked for a group and a batch that its
+    own plan (one seed and one curve a job, on this CPU) does not have, it reads their members from the
+    labels: the first two seeds, the first two segments planned."""
+    group, batch = "results/groups/seeds0-1", "results/groups/paths/segment/batch0-1"
+    snakemake(workflow_copy, "--notemp", group, batch)
+    assert "training seeds [0, 1]" in (workflow_copy / "results/logs/train/seeds0-1.log").read_text()
+    for seed in (0, 1):  # the same training as alone, up to the rounding of the stacked forward pass
+        with h5py.File(workflow_copy / group / f"seed{seed}/history.h5") as f:
+            grouped = f["train_loss"][:21]
+        with h5py.File(built_workflow / f"results/seed{seed}/history.h5") as f:
+            np.testing.assert_allclose(grouped, f["train_loss"][:21], rtol=1e-5)
+    first_two = ["seed0-mem__seed0-grok.h5", "seed0-mem__seed1-mem.h5"]  # summary_paths' order of segments
+    assert sorted(p.name for p in (workflow_copy / batch).glob("*.h5")) == first_two
+    for name in first_two:
+        alone = built_workflow / "results/paths/segment" / name
+        with h5py.File(workflow_copy / batch / name) as f, h5py.File(alone) as g:
+            np.testing.assert_allclose(f["train_loss"][()], g["train_loss"][()], rtol=1e-6, atol=1e-7)
+
+
 def _comment_docstring_and_layout(source: str) -> str:
     body = source.split('"""', 2)[2]  # a new module docstring, a comment, blank lines
     return '"""Reworded."""\n\n# an added comment\n' + body.replace("\n\n", "\n\n\n") + "\n# another\n"

@@ -238,7 +238,8 @@ def test_slurm_run_matches_local_run(slurm, tmp_path):
 
 
 def test_profile_requests_gpus_for_training_and_curves(tmp_path):
-    """A dry run of the real profile, no overrides: GPUs for train and curves (the fitting jobs) only."""
+    """A dry run of the real profile, no overrides: GPUs for train and curves (the fitting jobs) only, and
+    groups sized for them."""
     pytest.importorskip("snakemake_executor_plugin_slurm", reason="pip install snakemake-executor-plugin-slurm")
     output = snakemake(workdir(tmp_path / "dry"), TARGETS, "-n", "--profile", str(PROFILE), limit=300)
     resources: dict[str, list[dict[str, str]]] = {}
@@ -250,7 +251,7 @@ def test_profile_requests_gpus_for_training_and_curves(tmp_path):
             resources.setdefault(rule[1], []).append(items)
     planned = ["curve", "curves", "dataset", "fig1", "path_figure", "seed_run", "train"]
     assert sorted(resources) == planned, output[-3000:]
-    assert len(resources["train"]) == len(seeds())  # no GPU where Snakemake plans: one seed a job
+    assert len(resources["train"]) == len(seeds())  # the tiny run's device is the CPU: one seed a job
     for rule, jobs in resources.items():
         for items in jobs:
             if rule in GPU_RULES:
@@ -260,3 +261,10 @@ def test_profile_requests_gpus_for_training_and_curves(tmp_path):
             else:
                 assert not set(items) & set(GPU_KEYS), f"{rule} should be a CPU job: {items}"
                 assert items["slurm_partition"] == partitions(profile())[0]
+    # With `device: auto` the profile's GPUs size the groups, although the machine that plans has no GPU:
+    # every seed in one training job, the segments in one batch.
+    output = snakemake(workdir(tmp_path / "auto"), TARGETS, "-n", "--profile", str(PROFILE), "--config", "device=auto")
+    assert len(re.findall(r"^rule train:", output, re.MULTILINE)) == 1, output[-3000:]
+    assert f"wildcards: group=seeds{seeds()[0]}-{seeds()[-1]}\n" in output, output[-3000:]
+    batches = re.findall(r"wildcards: curve=segment, batch=(\S+)$", output, re.MULTILINE)
+    assert batches == ["batch0-5"], output[-3000:]  # the 6 segments of two seeds (README: paths by figure)

@@ -5,17 +5,24 @@ A one-layer model at batch 512 leaves a GPU idle, so on a GPU all seeds train in
 model) and all curves of a kind are fitted and evaluated in one job; on a 2-core CPU one seed or one
 curve per job, jobs side by side, is the fastest (benchmarks/README.md). Deliberately free of torch,
 so that Snakemake starts fast: a GPU is "visible" when the NVIDIA driver lists one.
+
+A job's label names its members by themselves (`seeds0-31`: the configured seeds from 0 to 31;
+`batch0-14`: the first 15 curves of a kind), whatever group size was chosen. A cluster job re-reads the
+workflow on its own node, which may see a GPU where the planning machine saw none: it must find the same
+members, and so it reads them from its label, not from a plan of its own.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from grokscape.errors import ConfigError
+
 GROUP_PATTERN = r"seeds[0-9]+(?:-[0-9]+)?"
-BATCH_PATTERN = r"batch[0-9]+-[0-9a-f]{8}"
+BATCH_PATTERN = r"batch[0-9]+-[0-9]+"
 
 
 def gpu_visible() -> bool:
@@ -26,9 +33,19 @@ def gpu_visible() -> bool:
     return gpus.is_dir() and any(gpus.iterdir())
 
 
+def gpu_requested(resources: Mapping[str, object]) -> bool:
+    """Whether a rule's Snakemake resources give its jobs a GPU: `gpu` or `gpus` above 0 (a count, or
+    `a100:2`) or a `gres` naming one (`gpu:a100:1`), as the SLURM profile and --set-resources write them."""
+    for name in ("gpu", "gpus"):
+        count = str(resources.get(name) or 0).rsplit(":", 1)[-1]
+        if count.isdigit() and int(count) > 0:
+            return True
+    return "gpu" in str(resources.get("gres") or "")
+
+
 def per_job(setting: int | str, device: str, n_items: int, gpu: bool) -> int:
-    """`train.seeds_per_job` or `paths.per_job` resolved: `auto` means every item in one job on a GPU,
-    one item a job on a CPU."""
+    """`train.seeds_per_job`, `paths.per_job` or `sweeps.seeds_per_job` resolved: `auto` means every item
+    in one job where the jobs have a GPU (`gpu`), one item a job on a CPU."""
     if setting != "auto":
         return int(setting)
     on_gpu = device == "cuda" or (device == "auto" and gpu)
@@ -46,22 +63,40 @@ def seed_groups(seeds: Sequence[int], size: int) -> dict[str, list[int]]:
     return {group_label(group): group for group in _consecutive(seeds, size)}
 
 
-def group_of(groups: dict[str, list[int]]) -> dict[int, str]:
+def group_members(label: str, seeds: Sequence[int], setting: str) -> list[int]:
+    """The seeds of the group `label`: the configured `seeds` from its first to its last (`setting`, the
+    configuration key of the seeds, names them in the error)."""
+    first, _, last = label.removeprefix("seeds").partition("-")
+    ends = [int(first), int(last or first)]
+    members = list(seeds[seeds.index(ends[0]) : seeds.index(ends[1]) + 1]) if set(ends) <= set(seeds) else []
+    if not members:
+        raise ConfigError(f"config error: {setting}: group {label} asked for; configured seeds {list(seeds)}")
+    return members
+
+
+def group_of(groups: Mapping[str, list[int]]) -> dict[int, str]:
     """Each seed's group label, from `seed_groups`' groups."""
     return {seed: label for label, group in groups.items() for seed in group}
 
 
-def batch_label(names: Sequence[str]) -> str:
-    """A curve alone keeps its own name (`seed0-mem__seed0-grok`); a batch is `batch{n}-{hash}`, the hash
-    of its members, so that another membership is another job."""
-    if len(names) == 1:
-        return names[0]
-    return f"batch{len(names)}-{hashlib.sha256(chr(10).join(names).encode()).hexdigest()[:8]}"
-
-
 def curve_batches(names: Sequence[str], size: int) -> dict[str, list[str]]:
-    """Curves of one kind (`{A}__{B}` names, in the order planned) in consecutive batches of `size`, by label."""
-    return {batch_label(batch): batch for batch in _consecutive(names, size)}
+    """Curves of one kind (`{A}__{B}` names, in the order planned) in consecutive batches of `size`, by
+    label: a curve alone keeps its own name (`seed0-mem__seed0-grok`), a batch is `batch{i}-{j}`, its
+    first and last curve's places in `names`."""
+    chunks = _consecutive(range(len(names)), size)
+    return {names[c[0]] if len(c) == 1 else f"batch{c[0]}-{c[-1]}": [names[i] for i in c] for c in chunks}
+
+
+def names_in_batch(label: str, names: Sequence[str], kind: str) -> list[str]:
+    """The curves of the batch `label` among a kind's planned `names`; a label that is no batch is the name
+    of one curve, alone (a path asked for by name)."""
+    found = re.fullmatch(r"batch([0-9]+)-([0-9]+)", label)
+    if not found:
+        return [label]
+    first, last = int(found[1]), int(found[2])
+    if not first < last < len(names):
+        raise ConfigError(f"config error: paths: {kind} batch {label} asked for; {len(names)} {kind} curves planned")
+    return list(names[first : last + 1])
 
 
 def _consecutive(items: Sequence, size: int) -> list[list]:
