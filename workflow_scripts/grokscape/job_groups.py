@@ -90,10 +90,9 @@ def curve_batches(names: Sequence[str], size: int) -> dict[str, list[str]]:
 def names_in_batch(label: str, names: Sequence[str], kind: str) -> list[str]:
     """The curves of the batch `label` among a kind's planned `names`; a label that is no batch is the name
     of one curve, alone (a path asked for by name)."""
-    found = re.fullmatch(r"batch([0-9]+)-([0-9]+)", label)
-    if not found:
+    if not re.fullmatch(BATCH_PATTERN, label):
         return [label]
-    first, last = int(found[1]), int(found[2])
+    first, last = (int(place) for place in label.removeprefix("batch").split("-"))
     if not first < last < len(names):
         raise ConfigError(f"config error: paths: {kind} batch {label} asked for; {len(names)} {kind} curves planned")
     return list(names[first : last + 1])
