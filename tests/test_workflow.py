@@ -174,6 +174,21 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("planes", "margin", 0.5): PLANES | CONFIG_TABLE,
     ("paths", "per_job", 20): CURVE_RULES | CONFIG_TABLE,  # every curve refitted in its batch
     ("train", "init_scale", 2.0): AFTER_TRAINING | CONFIG_TABLE,
+    ("task", "train_fraction", 0.6): AFTER_TRAINING | {"dataset"} | CONFIG_TABLE,
+    ("model", "n_heads", 2): AFTER_TRAINING | CONFIG_TABLE,
+    ("train", "weight_decay", 0.5): AFTER_TRAINING | CONFIG_TABLE,
+    ("train", "batch_size", 256): AFTER_TRAINING | CONFIG_TABLE,
+    ("train", "epochs_after_grok", 30): AFTER_TRAINING | CONFIG_TABLE,
+    ("train", "seeds_per_job", 2): AFTER_TRAINING | CONFIG_TABLE,  # both seeds in one job: retrained
+    ("points", "train_acc", 0.99): AFTER_TRAINING | CONFIG_TABLE,
+    ("polyline", "seed", 1): FITTED_RULES | CONFIG_TABLE,
+    ("bezier", "degree", 3): {"curves", "curve", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
+    ("sharpness", "seed", 1): CURVE_RULES | SHARPNESS | CONFIG_TABLE,
+    ("sharpness", "trace_samples", 2): CURVE_RULES | SHARPNESS | CONFIG_TABLE,
+    ("plot", "train_color", "#000000"): FIGURES | CONFIG_TABLE,
+    ("claims", "grok_ratio", 3.0): {"claims", "results_table", "all"} | CONFIG_TABLE,
+    ("claims", "wide_margin", 0.2): {"claims", "results_table", "all"} | CONFIG_TABLE,
+    ("claims", "hill_prominence", 0.2): {"claims", "results_table", "all"} | CONFIG_TABLE,
     ("train", "weight_norm", 20.0): AFTER_TRAINING | CONFIG_TABLE,
     # the sweeps are not part of the default run: their settings rerun nothing of it
     ("sweeps", "max_epochs", 10): set(),
