@@ -345,6 +345,8 @@ CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
     ("grokscape/planes.py", "comment"): set(),
     ("grokscape/plane_figure.py", "code"): {"plane_figure", "all"},
     ("grokscape/sweeps.py", "code"): set(),  # the sweeps' code: nothing of the default run
+    # the start-up check: what it decides reaches the jobs through their params, so its code reruns none
+    ("grokscape/configuration.py", "code"): set(),
     ("grokscape/sweep_tables.py", "code"): set(),
 }
 

@@ -6,14 +6,13 @@ import torch
 from grokscape import curve_settings as cfg
 from grokscape.alignment import distance
 from grokscape.checkpoints import load_checkpoint, saved_epochs
-from grokscape.configuration import job_settings
 from grokscape.curves import chain_coefficients, stack_controls
 from grokscape.data import load_dataset
 from grokscape.devices import resolve_device
 from grokscape.endpoints import Endpoint
 from grokscape.landscape import path_metrics
 from grokscape.pathfiles import path_attrs, write_path
-from grokscape.scripting import job
+from grokscape.scripting import job, job_settings
 from grokscape.storage import read_json
 
 with job(snakemake) as log:

@@ -8,7 +8,6 @@ import torch
 from grokscape import curve_settings as cfg
 from grokscape.alignment import distance
 from grokscape.checkpoints import load_checkpoint
-from grokscape.configuration import job_settings
 from grokscape.curves import coefficients
 from grokscape.data import load_dataset
 from grokscape.devices import resolve_device
@@ -17,7 +16,7 @@ from grokscape.fit_settings import fit_settings
 from grokscape.fitting import fit_curves
 from grokscape.landscape import paths_metrics
 from grokscape.pathfiles import path_attrs, write_path
-from grokscape.scripting import job
+from grokscape.scripting import job, job_settings
 from grokscape.sharpness import SharpnessSettings, along_curves
 from grokscape.storage import read_attrs, read_json
 

@@ -2,11 +2,10 @@
 
 from grokscape import curve_settings as cfg
 from grokscape.checkpoints import load_checkpoint, saved_epochs
-from grokscape.configuration import job_settings
 from grokscape.curves import stack_controls
 from grokscape.data import load_dataset
 from grokscape.devices import resolve_device
-from grokscape.scripting import job
+from grokscape.scripting import job, job_settings
 from grokscape.sharpness import SharpnessSettings, sharpness
 from grokscape.storage import read_attrs, write_table
 

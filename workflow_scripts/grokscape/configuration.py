@@ -13,12 +13,7 @@ import jsonschema
 import yaml
 
 from grokscape.errors import ConfigError
-
-S5_ORDER = 120
-
-
-def is_prime(n: int) -> bool:
-    return n >= 2 and all(n % k for k in range(2, int(n**0.5) + 1))
+from grokscape.tasks import S5_ORDER, is_prime
 
 
 def _with_defaults(validator_class: type) -> type:
@@ -146,13 +141,4 @@ def without_keys(config: Mapping, skip: set[tuple[str, str]]) -> dict:
     return {
         section: {k: v for k, v in values.items() if (section, k) not in skip} if isinstance(values, dict) else values
         for section, values in config.items()
-    }
-
-
-def job_settings(params_settings: dict, config: dict) -> dict:
-    """A job's settings: its params (what shapes its output) plus, from the full configuration, the
-    keys deliberately left out of them (knobs such as `paths.t_chunk`), so changing those reruns nothing."""
-    return {
-        section: {**config[section], **values} if isinstance(values, dict) else values
-        for section, values in params_settings.items()
     }

@@ -1,5 +1,6 @@
 """What every Snakemake `script:` does around its work: log to the rule's log file, use the
-rule's threads, and turn an expected failure into one clear line instead of a traceback."""
+rule's threads, and turn an expected failure into one clear line instead of a traceback; and the
+settings a job reads (`job_settings`)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,12 @@ def job(snakemake: Any) -> Iterator[logging.Logger]:
         message = str(error).strip("'\"")
         log.error("%s failed: %s", snakemake.rule, message)
         raise SystemExit(f"grokscape: {message}") from None
+
+
+def job_settings(params_settings: dict, config: dict) -> dict:
+    """A job's settings: its params (what shapes its output) plus, from the full configuration, the
+    keys deliberately left out of them (knobs such as `paths.t_chunk`), so changing those reruns nothing."""
+    return {
+        section: {**config[section], **values} if isinstance(values, dict) else values
+        for section, values in params_settings.items()
+    }
