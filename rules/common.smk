@@ -18,7 +18,6 @@ from grokscape.job_groups import (
     gpu_requested,
     gpu_visible,
     group_members,
-    group_of,
     names_in_batch,
     per_job,
     seed_groups,
@@ -62,15 +61,16 @@ def gpu_for(rule):
 SEED_GROUPS = seed_groups(
     SEEDS, per_job(config["train"]["seeds_per_job"], config["device"], len(SEEDS), gpu_for("train"))
 )
-GROUP_OF = group_of(SEED_GROUPS)
 
 
-def group_folder(wildcards):
-    """The training job's folder that holds a seed's files (rule `seed_run` files them)."""
-    seed = int(wildcards.seed)
-    if seed not in GROUP_OF:
-        raise ConfigError(f"config error: train.seeds: results/seed{seed} asked for, configured {SEEDS}")
-    return f"results/groups/{GROUP_OF[seed]}"
+def seed_group(seed, groups, setting):
+    """(label, seeds) of the planned group that trains seed `seed` (`groups` as `seed_groups` plans the
+    seeds of `setting`), for the rules that file a seed's outputs (`seed_run`, `sweep_run`)."""
+    for label, members in groups.items():
+        if int(seed) in members:
+            return label, members
+    configured = [s for members in groups.values() for s in members]
+    raise ConfigError(f"config error: {setting}: seed {seed} asked for, configured {configured}")
 
 
 def script_code(script):
@@ -343,12 +343,3 @@ SWEEP_GROUPS = seed_groups(
     SWEEP_PLAN.seeds,
     per_job(config["sweeps"]["seeds_per_job"], config["device"], len(SWEEP_PLAN.seeds), gpu_for("sweep_train")),
 )
-SWEEP_GROUP_OF = group_of(SWEEP_GROUPS)
-
-
-def sweep_group_folder(wildcards):
-    """The training job's folder that holds a sweep run's files (rule `sweep_run` files them)."""
-    seed = int(wildcards.seed)
-    if seed not in SWEEP_GROUP_OF:
-        raise ConfigError(f"config error: sweeps.seeds: a run of seed {seed} asked for, configured {SWEEP_PLAN.seeds}")
-    return f"results/groups/sweeps/{wildcards.key}/{SWEEP_GROUP_OF[seed]}"

@@ -42,7 +42,9 @@ rule sweep_train:
 
 rule sweep_run:
     input:
-        sweep_group_folder,
+        lambda wildcards: (
+            f"results/groups/sweeps/{wildcards.key}/{seed_group(wildcards.seed, SWEEP_GROUPS, 'sweeps.seeds')[0]}"
+        ),
     output:
         history="results/sweeps/runs/{key}/seed{seed}/history.h5",
         points="results/sweeps/runs/{key}/seed{seed}/points.json",
@@ -59,7 +61,7 @@ rule sweep_run:
     params:
         # what made the files (the group folder itself is temporary): a change reruns the training
         settings=lambda wildcards: SWEEP_PLAN.settings(wildcards.key),
-        group=lambda wildcards: SWEEP_GROUPS[SWEEP_GROUP_OF[int(wildcards.seed)]],
+        group=lambda wildcards: seed_group(wildcards.seed, SWEEP_GROUPS, "sweeps.seeds")[1],
         member="seed{seed}",
         code=[script_code("train_sweep_seeds.py"), script_code("file_member.py")],
     script:

@@ -34,7 +34,7 @@ localrules:
 
 rule seed_run:
     input:
-        group_folder,
+        lambda wildcards: f"results/groups/{seed_group(wildcards.seed, SEED_GROUPS, 'train.seeds')[0]}",
     output:
         history="results/seed{seed}/history.h5",
         checkpoints="results/seed{seed}/checkpoints.h5",
@@ -50,7 +50,7 @@ rule seed_run:
     params:
         # what made the files (the group folder itself is temporary): a change reruns the training
         settings=training_settings(),
-        group=lambda wildcards: SEED_GROUPS[GROUP_OF[int(wildcards.seed)]],
+        group=lambda wildcards: seed_group(wildcards.seed, SEED_GROUPS, "train.seeds")[1],
         member="seed{seed}",
         code=[script_code("train_seeds.py"), script_code("file_member.py")],
     script:

@@ -8,7 +8,6 @@ from grokscape.job_groups import (
     gpu_requested,
     group_label,
     group_members,
-    group_of,
     names_in_batch,
     per_job,
     seed_groups,
@@ -32,8 +31,6 @@ def test_auto_puts_every_item_in_one_job_on_a_gpu_and_one_per_job_on_a_cpu(setti
 def test_groups_are_consecutive_chunks_named_by_their_first_and_last_seed():
     assert seed_groups([0, 1, 2, 7, 9], 2) == {"seeds0-1": [0, 1], "seeds2-7": [2, 7], "seeds9": [9]}
     assert group_label([4]) == "seeds4"
-    labels = group_of(seed_groups([0, 1, 2, 7, 9], 2))
-    assert labels == {0: "seeds0-1", 1: "seeds0-1", 2: "seeds2-7", 7: "seeds2-7", 9: "seeds9"}
 
 
 def test_a_seed_added_at_the_end_leaves_the_earlier_groups_alone():

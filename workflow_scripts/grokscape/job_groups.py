@@ -74,11 +74,6 @@ def group_members(label: str, seeds: Sequence[int], setting: str) -> list[int]:
     return members
 
 
-def group_of(groups: Mapping[str, list[int]]) -> dict[int, str]:
-    """Each seed's group label, from `seed_groups`' groups."""
-    return {seed: label for label, group in groups.items() for seed in group}
-
-
 def curve_batches(names: Sequence[str], size: int) -> dict[str, list[str]]:
     """Curves of one kind (`{A}__{B}` names, in the order planned) in consecutive batches of `size`, by
     label: a curve alone keeps its own name (`seed0-mem__seed0-grok`), a batch is `batch{i}-{j}`, its
