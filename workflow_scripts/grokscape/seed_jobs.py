@@ -38,20 +38,20 @@ def train_group(
     shape, thresholds = cfg.model_shape(config), cfg.thresholds(config)
     results = train_seeds(dataset, shape, cfg.train_settings(config), thresholds, seeds, device, resume_path)
     for seed, result in results.items():
-        write_seed_files(folder, seed, result, thresholds, attrs, shape if keep_weights else None)
+        _write_seed_files(folder, seed, result, thresholds, attrs, shape if keep_weights else None)
     Path(resume_path).unlink(missing_ok=True)
 
 
-def write_seed_files(
+def _write_seed_files(
     folder: str | Path,
     seed: int,
     result: TrainResult,
     thresholds: Thresholds,
     attrs: Mapping[str, Any],
-    shape: ModelShape | None = None,
-) -> dict:
+    shape: ModelShape | None,
+) -> None:
     """Write seed `seed`'s history (with `attrs` and its points as attributes), its points and, given the
-    model's `shape`, its checkpoints; return the points."""
+    model's `shape`, its checkpoints."""
     folder = Path(folder) / f"seed{seed}"
     folder.mkdir(parents=True, exist_ok=True)
     h = result.history
@@ -62,4 +62,3 @@ def write_seed_files(
         write_checkpoints(folder / "checkpoints.h5", result.snapshots, {**attrs, **vars(shape)})
     write_json(folder / "points.json", points)
     log.info("seed %d: memorised at epoch %s, grokked at epoch %s", seed, points["memorized"], points["grokked"])
-    return points
