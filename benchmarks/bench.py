@@ -36,7 +36,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow_scripts"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

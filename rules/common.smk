@@ -3,9 +3,8 @@ import functools
 import sys
 from pathlib import Path
 
-LIBRARY = Path(workflow.basedir) / "workflow_scripts"
-sys.path.insert(0, str(LIBRARY))
-
+# The library, `grokscape/` beside the Snakefile: Snakemake puts the Snakefile's folder first on the
+# path here, and the jobs import the same package installed from this checkout (`pip install -e .`).
 import grokscape.codehash
 from grokscape.endpoints import Endpoint, NAME_PATTERN, PLAIN_PATTERN
 from grokscape.errors import ConfigError
@@ -76,7 +75,7 @@ def seed_group(seed, groups, setting):
 def script_code(script):
     """Hash of what a rule's script (in workflow_scripts/) and the library modules it imports mean;
     as a param, it reruns exactly the rules whose code changed (comments and docstrings do not count)."""
-    return grokscape.codehash.script_code(LIBRARY / script, LIBRARY)
+    return grokscape.codehash.script_code(Path(workflow.basedir) / "workflow_scripts" / script, workflow.basedir)
 
 
 def canonical(value):

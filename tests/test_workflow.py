@@ -321,7 +321,7 @@ def _new_function(source: str) -> str:
     return source + "\n\ndef edited() -> int:\n    return 1\n"
 
 
-CODE_EDITS = {  # (file under workflow_scripts/, edit): rules planned
+CODE_EDITS = {  # (library module or script under workflow_scripts/, edit): rules planned
     ("grokscape/model.py", "comment"): set(),
     ("grokscape/plotting.py", "comment"): set(),
     ("train_seeds.py", "comment"): set(),
@@ -357,7 +357,7 @@ def test_edited_code_reruns_exactly_the_rules_that_reach_it(workflow_copy, tmp_p
     shutil.copytree(
         REPO, repo, ignore=shutil.ignore_patterns(".venv", ".git", "results", "runs", ".snakemake", "tests")
     )
-    path = repo / "workflow_scripts" / module
+    path = repo / module if module.startswith("grokscape/") else repo / "workflow_scripts" / module
     path.write_text((_comment_docstring_and_layout if edit == "comment" else _new_function)(path.read_text()))
     assert set(jobs_planned(workflow_copy, "-s", str(repo / "Snakefile"))) == CODE_EDITS[module, edit]
 
