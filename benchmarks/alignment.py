@@ -31,12 +31,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import torch  # noqa: E402
 from bench import interleaved_medians, machine, median_seconds  # noqa: E402
 
-from grokscape.alignment import Symmetry, align, align_activations, apply_symmetry  # noqa: E402
-from grokscape.curves import coefficients, initial_controls  # noqa: E402
-from grokscape.data import make_dataset  # noqa: E402
-from grokscape.fitting import FitSettings, fit_curve  # noqa: E402
-from grokscape.landscape import Objective, path_metrics  # noqa: E402
-from grokscape.model import ModelShape, init_params  # noqa: E402
+from grokscape.numerics.alignment import Symmetry, align, align_activations, apply_symmetry  # noqa: E402
+from grokscape.numerics.curves import coefficients, initial_controls  # noqa: E402
+from grokscape.numerics.data import make_dataset  # noqa: E402
+from grokscape.numerics.fitting import FitSettings, fit_curve  # noqa: E402
+from grokscape.numerics.landscape import Objective, path_metrics  # noqa: E402
+from grokscape.numerics.model import ModelShape, init_params  # noqa: E402
 
 SHAPE = ModelShape(97)
 OBJECTIVE = Objective(SHAPE.n_heads, 0.001, 512)

@@ -9,10 +9,10 @@ With the paper's settings (p = 97, 50 % split, d_model 128, 4 heads, MLP 512, ba
 SGD lr 0.1, weight decay 0.001, gradient clipping 5, train + validation accuracy after
 every epoch) it times
 
-a. one training epoch of `grokscape.training` (`train_epoch` + `FullEvaluator`, the inner
+a. one training epoch of `grokscape.numerics.training` (`train_epoch` + `FullEvaluator`, the inner
    loop of `train_seeds`) against a plain `nn.Module` transformer trained with
    `torch.optim.SGD` and evaluated on the whole table after the epoch;
-b. the metrics of one path at 61 points (`grokscape.landscape.path_metrics`) against a loop
+b. the metrics of one path at 61 points (`grokscape.numerics.landscape.path_metrics`) against a loop
    that evaluates the model point by point (`grokscape.reference.point_metrics`), once with
    the plain model of (a) and once with grokscape's own per-example `forward`.
 
@@ -40,14 +40,14 @@ ROOT = Path(__file__).resolve().parents[1]
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from reference import point_metrics  # noqa: E402
 from torch import nn  # noqa: E402
 
-from grokscape.curves import coefficients, initial_controls, weights_at  # noqa: E402
-from grokscape.data import Dataset, make_dataset  # noqa: E402
-from grokscape.landscape import METRICS, Objective, path_metrics  # noqa: E402
-from grokscape.model import ModelShape, Params, forward, init_params  # noqa: E402
-from grokscape.reference import point_metrics  # noqa: E402
-from grokscape.training import FullEvaluator, TrainSettings, make_optimizer, train_epoch  # noqa: E402
+from grokscape.numerics.curves import coefficients, initial_controls, weights_at  # noqa: E402
+from grokscape.numerics.data import Dataset, make_dataset  # noqa: E402
+from grokscape.numerics.landscape import METRICS, Objective, path_metrics  # noqa: E402
+from grokscape.numerics.model import ModelShape, Params, forward, init_params  # noqa: E402
+from grokscape.numerics.training import FullEvaluator, TrainSettings, make_optimizer, train_epoch  # noqa: E402
 
 SHAPE = ModelShape(97)  # d_model 128, 4 heads, MLP 512
 SETTINGS = TrainSettings()  # SGD, lr 0.1, weight decay 0.001, batch 512, grad clip 5

@@ -36,12 +36,12 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 from bench import machine  # noqa: E402
 
-from grokscape.checkpoints import load_checkpoint, saved_epochs  # noqa: E402
-from grokscape.curves import stack_controls  # noqa: E402
-from grokscape.data import make_dataset  # noqa: E402
-from grokscape.landscape import Objective  # noqa: E402
-from grokscape.model import ModelShape, Params, init_params  # noqa: E402
-from grokscape.sharpness import SharpnessSettings, hessian_product, objective_value, sharpness  # noqa: E402
+from grokscape.numerics.curves import stack_controls  # noqa: E402
+from grokscape.numerics.data import make_dataset  # noqa: E402
+from grokscape.numerics.landscape import Objective  # noqa: E402
+from grokscape.numerics.model import ModelShape, Params, init_params  # noqa: E402
+from grokscape.numerics.sharpness import SharpnessSettings, hessian_product, objective_value, sharpness  # noqa: E402
+from grokscape.output.checkpoints import load_checkpoint, saved_epochs  # noqa: E402
 
 SHAPE = ModelShape(97)
 OBJECTIVE = Objective(n_heads=4, weight_decay=0.001, batch_size=512)

@@ -6,10 +6,10 @@ Run from the repository root (issue #14):
     .venv/bin/python benchmarks/per_job.py --curves             # polyline fits, CPU
     .venv/bin/python benchmarks/per_job.py --device cuda --sizes 1 32 128 512
 
-For seeds, one "epoch" is what `grokscape.training.train_seeds` does per epoch: a pass over the
+For seeds, one "epoch" is what `grokscape.numerics.training.train_seeds` does per epoch: a pass over the
 training set in minibatches of 512 (each seed its own order) and a full evaluation of the table,
 with the paper's model and settings (p = 97, d_model 128, SGD lr 0.1, weight decay 0.001,
-clipping 5). For curves (`--curves`), it is an epoch of `grokscape.fitting.fit_curves` fitting
+clipping 5). For curves (`--curves`), it is an epoch of `grokscape.numerics.fitting.fit_curves` fitting
 one-bend polylines between pairs of initialisations with the default recipe (one t per minibatch),
 setup included. On a CPU it also runs `--side-by-side` one-item, one-thread jobs at once (separate
 processes, as Snakemake runs one job per seed or curve), to compare with one stacked job using the
@@ -32,11 +32,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import torch  # noqa: E402
 from bench import machine  # noqa: E402
 
-from grokscape.data import make_dataset  # noqa: E402
-from grokscape.fitting import FitSettings, fit_curves  # noqa: E402
-from grokscape.landscape import Objective  # noqa: E402
-from grokscape.model import ModelShape, init_params  # noqa: E402
-from grokscape.training import FullEvaluator, TrainSettings, make_optimizer, train_epoch  # noqa: E402
+from grokscape.numerics.data import make_dataset  # noqa: E402
+from grokscape.numerics.fitting import FitSettings, fit_curves  # noqa: E402
+from grokscape.numerics.landscape import Objective  # noqa: E402
+from grokscape.numerics.model import ModelShape, init_params  # noqa: E402
+from grokscape.numerics.training import FullEvaluator, TrainSettings, make_optimizer, train_epoch  # noqa: E402
 
 SHAPE = ModelShape(97)
 SETTINGS = TrainSettings()

@@ -1,4 +1,4 @@
-"""The cost of one plane (`grokscape.planes`) on the paper's model, to choose `planes.*` defaults.
+"""The cost of one plane (`grokscape.numerics.planes`) on the paper's model, to choose `planes.*` defaults.
 
 Run from the repository root:
 
@@ -24,11 +24,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import torch  # noqa: E402
 from bench import machine, median_seconds  # noqa: E402
 
-from grokscape.curves import coefficients, stack_controls  # noqa: E402
-from grokscape.data import make_dataset  # noqa: E402
-from grokscape.landscape import Objective, path_metrics  # noqa: E402
-from grokscape.model import ModelShape, init_params  # noqa: E402
-from grokscape.planes import grid_axes, plane_metrics, plane_through  # noqa: E402
+from grokscape.numerics.curves import coefficients, stack_controls  # noqa: E402
+from grokscape.numerics.data import make_dataset  # noqa: E402
+from grokscape.numerics.landscape import Objective, path_metrics  # noqa: E402
+from grokscape.numerics.model import ModelShape, init_params  # noqa: E402
+from grokscape.numerics.planes import grid_axes, plane_metrics, plane_through  # noqa: E402
 
 SHAPE = ModelShape(97)
 OBJECTIVE = Objective(n_heads=4, weight_decay=0.001, batch_size=512)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from grokscape.errors import ConfigError
-from grokscape.landscape import Objective
+from grokscape.numerics.landscape import Objective
 
 
 def objective(config: Mapping) -> Objective:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from grokscape.fitting import FitSettings
+from grokscape.numerics.fitting import FitSettings
 
 FIT_KINDS = ("polyline", "bezier")
 

@@ -13,12 +13,12 @@ from typing import Any
 import torch
 
 from grokscape import settings as cfg
-from grokscape.checkpoints import write_checkpoints
-from grokscape.data import Dataset
-from grokscape.model import ModelShape
-from grokscape.points import Thresholds, points_record
+from grokscape.numerics.data import Dataset
+from grokscape.numerics.model import ModelShape
+from grokscape.numerics.training import TrainResult, train_seeds
+from grokscape.output.checkpoints import write_checkpoints
+from grokscape.planning.points import Thresholds, points_record
 from grokscape.storage import write_json, write_table
-from grokscape.training import TrainResult, train_seeds
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from grokscape.model import ModelShape
-from grokscape.points import Thresholds
-from grokscape.training import TrainSettings
+from grokscape.numerics.model import ModelShape
+from grokscape.numerics.training import TrainSettings
+from grokscape.planning.points import Thresholds
 
 
 def model_shape(config: Mapping) -> ModelShape:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from grokscape.errors import DamagedFileError
-from grokscape.model import Params
+from grokscape.numerics.model import Params
 
 
 @contextmanager

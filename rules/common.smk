@@ -5,12 +5,12 @@ from pathlib import Path
 
 # The library, `grokscape/` beside the Snakefile: Snakemake puts the Snakefile's folder first on the
 # path here, and the jobs import the same package installed from this checkout (`pip install -e .`).
-import grokscape.codehash
-from grokscape.endpoints import Endpoint, NAME_PATTERN, PLAIN_PATTERN
+import grokscape.planning.codehash
+from grokscape.planning.endpoints import Endpoint, NAME_PATTERN, PLAIN_PATTERN
 from grokscape.errors import ConfigError
-from grokscape.configuration import check_config, load_schema, shaping_settings
-from grokscape.sweeps import KEY_PATTERN, SWEEPS, plan_sweeps
-from grokscape.job_groups import (
+from grokscape.planning.configuration import check_config, load_schema, shaping_settings
+from grokscape.planning.sweeps import KEY_PATTERN, SWEEPS, plan_sweeps
+from grokscape.planning.job_groups import (
     BATCH_PATTERN,
     GROUP_PATTERN,
     curve_batches,
@@ -75,7 +75,9 @@ def seed_group(seed, groups, setting):
 def script_code(script):
     """Hash of what a rule's script (in workflow_scripts/) and the library modules it imports mean;
     as a param, it reruns exactly the rules whose code changed (comments and docstrings do not count)."""
-    return grokscape.codehash.script_code(Path(workflow.basedir) / "workflow_scripts" / script, workflow.basedir)
+    return grokscape.planning.codehash.script_code(
+        Path(workflow.basedir) / "workflow_scripts" / script, workflow.basedir
+    )
 
 
 def canonical(value):

@@ -1,6 +1,6 @@
 # The companion papers as sweeps (docs/science.md): not part of `all`; ask for `snakemake sweeps` or one
 # results/sweeps/{sweep}.pdf. Every grid point × seed is one training run under results/sweeps/runs/{key}/,
-# key a hash of its settings (grokscape/sweeps.py), shared by every sweep that needs it. The seeds of a
+# key a hash of its settings (grokscape/planning/sweeps.py), shared by every sweep that needs it. The seeds of a
 # grid point train together as one stacked model, `sweeps.seeds_per_job` of them a job (auto: all on a GPU);
 # the plan and the groups are made in common.smk.
 localrules:

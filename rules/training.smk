@@ -19,7 +19,7 @@ rule train:
         runtime=240,
     params:
         settings=training_settings(),
-        # read from the label: a cluster job plans again on its own node (grokscape/job_groups.py)
+        # read from the label: a cluster job plans again on its own node (grokscape/planning/job_groups.py)
         seeds=lambda wildcards: group_members(wildcards.group, SEEDS, "train.seeds"),
         resume="results/.resume/train/{group}.h5",
         code=script_code("train_seeds.py"),

@@ -25,7 +25,7 @@ torch.set_num_threads(1)
 
 def tiny_config() -> dict:
     """The full configuration a tiny workflow run sees: config.yaml overridden by tiny.yaml."""
-    from grokscape.configuration import check_config
+    from grokscape.planning.configuration import check_config
 
     base = yaml.safe_load((REPO / "config.yaml").read_text())
     for section, values in yaml.safe_load(TINY.read_text()).items():

@@ -8,7 +8,8 @@ import re
 import pytest
 import torch
 
-from grokscape.alignment import (
+from grokscape.errors import ConfigError
+from grokscape.numerics.alignment import (
     Symmetry,
     activation_blocks,
     activation_distance,
@@ -17,12 +18,11 @@ from grokscape.alignment import (
     apply_symmetry,
     distance,
 )
-from grokscape.data import make_dataset
-from grokscape.endpoints import NAME_PATTERN, Endpoint
-from grokscape.errors import ConfigError
-from grokscape.model import ModelShape, Params, forward, init_params, squared_norm
-from grokscape.points import Thresholds
-from grokscape.training import TrainSettings, train_seed
+from grokscape.numerics.data import make_dataset
+from grokscape.numerics.model import ModelShape, Params, forward, init_params, squared_norm
+from grokscape.numerics.training import TrainSettings, train_seed
+from grokscape.planning.endpoints import NAME_PATTERN, Endpoint
+from grokscape.planning.points import Thresholds
 
 SHAPE = ModelShape(23, 32, 4, 64)
 DATASET = make_dataset("mul", 23, 0.7, 0)

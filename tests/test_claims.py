@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grokscape import claims as C
+from grokscape.output import claims as C
 
 TH = C.ClaimThresholds()
 T = np.linspace(0, 1, 21)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from grokscape.codehash import script_code
+from grokscape.planning.codehash import script_code
 
 
 def write(root: Path, files: dict[str, str]) -> None:

@@ -5,7 +5,7 @@ import copy
 import yaml
 from conftest import REPO
 
-from grokscape.configuration import inert_keys, knobs, shaping_settings
+from grokscape.planning.configuration import inert_keys, knobs, shaping_settings
 
 SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from grokscape.curves import chain_coefficients, coefficients, initial_controls, weights_at
-from grokscape.model import ModelShape, init_params
+from grokscape.numerics.curves import chain_coefficients, coefficients, initial_controls, weights_at
+from grokscape.numerics.model import ModelShape, init_params
 
 SHAPE = ModelShape(13, 16, 2, 32)
 

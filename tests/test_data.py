@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from grokscape.data import make_dataset, operation_table
+from grokscape.numerics.data import make_dataset, operation_table
 
 
 @pytest.mark.parametrize(

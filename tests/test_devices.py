@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from grokscape.devices import resolve_device
 from grokscape.errors import ConfigError
+from grokscape.numerics.devices import resolve_device
 
 
 def test_cuda_without_a_gpu_is_one_clear_configuration_error():

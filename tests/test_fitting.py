@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from grokscape import resume
-from grokscape.curves import coefficients
-from grokscape.data import make_dataset
 from grokscape.fit_settings import fit_l2
-from grokscape.fitting import FitSettings, fit_curve, fit_curves, lr_factor
-from grokscape.landscape import Objective, path_metrics
-from grokscape.model import ModelShape
-from grokscape.points import Thresholds
-from grokscape.training import TrainSettings, train_seed
+from grokscape.numerics import resume
+from grokscape.numerics.curves import coefficients
+from grokscape.numerics.data import make_dataset
+from grokscape.numerics.fitting import FitSettings, fit_curve, fit_curves, lr_factor
+from grokscape.numerics.landscape import Objective, path_metrics
+from grokscape.numerics.model import ModelShape
+from grokscape.numerics.training import TrainSettings, train_seed
+from grokscape.planning.points import Thresholds
 
 SHAPE = ModelShape(23, 32, 4, 128)
 DATA = make_dataset("mul", 23, 0.7, 0)

@@ -14,11 +14,11 @@ import pytest
 import torch
 from conftest import assert_path_endpoints_match_training, new_workdir, snakemake
 
-from grokscape.curves import coefficients
-from grokscape.data import make_dataset
-from grokscape.fitting import FitSettings, fit_curve, fit_curves
-from grokscape.landscape import Objective, path_metrics
-from grokscape.model import ModelShape, init_params
+from grokscape.numerics.curves import coefficients
+from grokscape.numerics.data import make_dataset
+from grokscape.numerics.fitting import FitSettings, fit_curve, fit_curves
+from grokscape.numerics.landscape import Objective, path_metrics
+from grokscape.numerics.model import ModelShape, init_params
 
 pytestmark = [
     pytest.mark.gpu,

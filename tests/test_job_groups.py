@@ -3,7 +3,7 @@
 import pytest
 
 from grokscape.errors import ConfigError
-from grokscape.job_groups import (
+from grokscape.planning.job_groups import (
     curve_batches,
     gpu_requested,
     group_label,

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 import torch
+from reference import point_metrics
 
-from grokscape.curves import coefficients, initial_controls, weights_at
-from grokscape.data import make_dataset
-from grokscape.landscape import Objective, path_metrics, paths_metrics, summary_row
-from grokscape.model import ModelShape, init_params
-from grokscape.reference import point_metrics
+from grokscape.numerics.curves import coefficients, initial_controls, weights_at
+from grokscape.numerics.data import make_dataset
+from grokscape.numerics.landscape import Objective, path_metrics, paths_metrics, summary_row
+from grokscape.numerics.model import ModelShape, init_params
 
 SHAPE = ModelShape(13, 16, 2, 32)
 OBJECTIVE = Objective(n_heads=2, weight_decay=0.01, batch_size=40)

@@ -1,6 +1,7 @@
 import torch
+from reference import textbook_forward
 
-from grokscape.model import (
+from grokscape.numerics.model import (
     ModelShape,
     activations,
     forward,
@@ -10,7 +11,6 @@ from grokscape.model import (
     squared_norm,
     token_tables,
 )
-from grokscape.reference import textbook_forward
 
 
 def test_paper_model_has_about_2_2e5_parameters():

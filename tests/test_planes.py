@@ -5,13 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from grokscape.curves import coefficients, stack_controls, weights_at
-from grokscape.data import make_dataset
 from grokscape.errors import DamagedFileError
-from grokscape.landscape import METRICS, Objective, path_metrics
-from grokscape.model import ModelShape, init_params
-from grokscape.pathfiles import read_controls, write_path
-from grokscape.planes import (
+from grokscape.numerics.curves import coefficients, stack_controls, weights_at
+from grokscape.numerics.data import make_dataset
+from grokscape.numerics.landscape import METRICS, Objective, path_metrics
+from grokscape.numerics.model import ModelShape, init_params
+from grokscape.numerics.planes import (
     GRID_METRICS,
     DegeneratePlaneError,
     grid_axes,
@@ -20,6 +19,7 @@ from grokscape.planes import (
     read_plane,
     write_plane,
 )
+from grokscape.output.pathfiles import read_controls, write_path
 
 SHAPE = ModelShape(13, 16, 2, 32)
 OBJECTIVE = Objective(n_heads=2, weight_decay=0.01, batch_size=40)

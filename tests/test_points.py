@@ -1,7 +1,7 @@
 import pytest
 
 from grokscape.errors import PointNotReachedError
-from grokscape.points import Thresholds, first_epoch_reaching, point_epoch, points_record
+from grokscape.planning.points import Thresholds, first_epoch_reaching, point_epoch, points_record
 
 
 def test_points_are_first_epochs_reaching_each_threshold():

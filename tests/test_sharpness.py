@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from grokscape.curves import coefficients, initial_controls, weights_at
-from grokscape.data import make_dataset
-from grokscape.landscape import Objective
-from grokscape.model import ModelShape, init_params
-from grokscape.sharpness import (
+from grokscape.numerics.curves import coefficients, initial_controls, weights_at
+from grokscape.numerics.data import make_dataset
+from grokscape.numerics.landscape import Objective
+from grokscape.numerics.model import ModelShape, init_params
+from grokscape.numerics.sharpness import (
     SharpnessSettings,
     along_curves,
     hessian_product,

@@ -15,8 +15,8 @@ import yaml
 from conftest import REPO, jobs_planned, new_workdir, snakemake, tiny_config
 
 from grokscape.errors import ConfigError
-from grokscape.sweep_tables import loglog_fit
-from grokscape.sweeps import SWEEPS, plan_sweeps
+from grokscape.output.sweep_tables import loglog_fit
+from grokscape.planning.sweeps import SWEEPS, plan_sweeps
 
 SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
 # Two points per grid, two seeds, short runs; the first point of every grid is the base problem itself.

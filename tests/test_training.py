@@ -3,12 +3,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grokscape import training
-from grokscape.clipping import clip_each_model
-from grokscape.data import make_dataset
-from grokscape.model import ModelShape, forward, init_params, squared_norm
-from grokscape.points import Thresholds
-from grokscape.training import FullEvaluator, TrainSettings, initial_params, train_seed, train_seeds
+from grokscape.numerics import training
+from grokscape.numerics.clipping import clip_each_model
+from grokscape.numerics.data import make_dataset
+from grokscape.numerics.model import ModelShape, forward, init_params, squared_norm
+from grokscape.numerics.training import FullEvaluator, TrainSettings, initial_params, train_seed, train_seeds
+from grokscape.planning.points import Thresholds
 
 SHAPE = ModelShape(23, 32, 4, 128)
 DATA = make_dataset("mul", 23, 0.7, 0)

@@ -322,32 +322,32 @@ def _new_function(source: str) -> str:
 
 
 CODE_EDITS = {  # (library module or script under workflow_scripts/, edit): rules planned
-    ("grokscape/model.py", "comment"): set(),
-    ("grokscape/plotting.py", "comment"): set(),
+    ("grokscape/numerics/model.py", "comment"): set(),
+    ("grokscape/output/plotting.py", "comment"): set(),
     ("train_seeds.py", "comment"): set(),
     ("file_member.py", "code"): AFTER_TRAINING,  # re-filed from the group folders, which are temporary: recomputed
-    ("grokscape/plotting.py", "code"): FIGURES,
+    ("grokscape/output/plotting.py", "code"): FIGURES,
     ("plot_fig1.py", "code"): {"fig1", "all"},
-    ("grokscape/claims.py", "code"): {"claims", "results_table", "all"},
-    ("grokscape/pathfiles.py", "code"): PATH_RULES,
-    ("grokscape/data.py", "code"): AFTER_TRAINING | {"dataset"},
-    ("grokscape/training.py", "code"): AFTER_TRAINING,
-    ("grokscape/fitting.py", "code"): PATH_RULES - {"chain", "fig4"},  # chains fit nothing
-    ("grokscape/landscape.py", "code"): PATH_RULES | SHARPNESS,
-    ("grokscape/sharpness.py", "code"): CURVE_RULES | SHARPNESS,
+    ("grokscape/output/claims.py", "code"): {"claims", "results_table", "all"},
+    ("grokscape/output/pathfiles.py", "code"): PATH_RULES,
+    ("grokscape/numerics/data.py", "code"): AFTER_TRAINING | {"dataset"},
+    ("grokscape/numerics/training.py", "code"): AFTER_TRAINING,
+    ("grokscape/numerics/fitting.py", "code"): PATH_RULES - {"chain", "fig4"},  # chains fit nothing
+    ("grokscape/numerics/landscape.py", "code"): PATH_RULES | SHARPNESS,
+    ("grokscape/numerics/sharpness.py", "code"): CURVE_RULES | SHARPNESS,
     ("grokscape/settings.py", "code"): AFTER_TRAINING,
     ("grokscape/curve_settings.py", "code"): PATH_RULES | SHARPNESS,
     ("grokscape/fit_settings.py", "code"): PATH_RULES - {"chain", "fig4"},
-    ("grokscape/alignment.py", "code"): PATH_RULES | {"align"},  # path jobs measure distances with it
-    ("grokscape/endpoints.py", "code"): PATH_RULES | {"align"},
+    ("grokscape/numerics/alignment.py", "code"): PATH_RULES | {"align"},  # path jobs measure distances with it
+    ("grokscape/planning/endpoints.py", "code"): PATH_RULES | {"align"},
     ("align_checkpoint.py", "code"): ALIGNED,
-    ("grokscape/planes.py", "code"): PLANES,
-    ("grokscape/planes.py", "comment"): set(),
-    ("grokscape/plane_figure.py", "code"): {"plane_figure", "all"},
-    ("grokscape/sweeps.py", "code"): set(),  # the sweeps' code: nothing of the default run
+    ("grokscape/numerics/planes.py", "code"): PLANES,
+    ("grokscape/numerics/planes.py", "comment"): set(),
+    ("grokscape/output/plane_figure.py", "code"): {"plane_figure", "all"},
+    ("grokscape/planning/sweeps.py", "code"): set(),  # the sweeps' code: nothing of the default run
     # the start-up check: what it decides reaches the jobs through their params, so its code reruns none
-    ("grokscape/configuration.py", "code"): set(),
-    ("grokscape/sweep_tables.py", "code"): set(),
+    ("grokscape/planning/configuration.py", "code"): set(),
+    ("grokscape/output/sweep_tables.py", "code"): set(),
 }
 
 

@@ -2,11 +2,11 @@
 
 import torch
 
-from grokscape.alignment import align, align_activations
-from grokscape.checkpoints import load_checkpoint, model_shape, write_checkpoints
-from grokscape.data import load_dataset
-from grokscape.endpoints import Endpoint
-from grokscape.model import forward_by_token
+from grokscape.numerics.alignment import align, align_activations
+from grokscape.numerics.data import load_dataset
+from grokscape.numerics.model import forward_by_token
+from grokscape.output.checkpoints import load_checkpoint, model_shape, write_checkpoints
+from grokscape.planning.endpoints import Endpoint
 from grokscape.scripting import job
 from grokscape.storage import read_attrs, read_json
 

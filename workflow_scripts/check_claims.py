@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from grokscape.claims import ClaimThresholds, PairTables, SeedTables, claims_markdown, evaluate_claims
-from grokscape.pathfiles import read_path
+from grokscape.output.claims import ClaimThresholds, PairTables, SeedTables, claims_markdown, evaluate_claims
+from grokscape.output.pathfiles import read_path
 from grokscape.scripting import job
 from grokscape.storage import atomic_write, read_json, write_json
 

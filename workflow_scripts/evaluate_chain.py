@@ -4,14 +4,14 @@ import numpy as np
 import torch
 
 from grokscape import curve_settings as cfg
-from grokscape.alignment import distance
-from grokscape.checkpoints import load_checkpoint, saved_epochs
-from grokscape.curves import chain_coefficients, stack_controls
-from grokscape.data import load_dataset
-from grokscape.devices import resolve_device
-from grokscape.endpoints import Endpoint
-from grokscape.landscape import path_metrics
-from grokscape.pathfiles import path_attrs, write_path
+from grokscape.numerics.alignment import distance
+from grokscape.numerics.curves import chain_coefficients, stack_controls
+from grokscape.numerics.data import load_dataset
+from grokscape.numerics.devices import resolve_device
+from grokscape.numerics.landscape import path_metrics
+from grokscape.output.checkpoints import load_checkpoint, saved_epochs
+from grokscape.output.pathfiles import path_attrs, write_path
+from grokscape.planning.endpoints import Endpoint
 from grokscape.scripting import job, job_settings
 from grokscape.storage import read_json
 

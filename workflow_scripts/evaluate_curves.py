@@ -6,18 +6,18 @@ from pathlib import Path
 import torch
 
 from grokscape import curve_settings as cfg
-from grokscape.alignment import distance
-from grokscape.checkpoints import load_checkpoint
-from grokscape.curves import coefficients
-from grokscape.data import load_dataset
-from grokscape.devices import resolve_device
-from grokscape.endpoints import Endpoint
 from grokscape.fit_settings import fit_settings
-from grokscape.fitting import fit_curves
-from grokscape.landscape import paths_metrics
-from grokscape.pathfiles import path_attrs, write_path
+from grokscape.numerics.alignment import distance
+from grokscape.numerics.curves import coefficients
+from grokscape.numerics.data import load_dataset
+from grokscape.numerics.devices import resolve_device
+from grokscape.numerics.fitting import fit_curves
+from grokscape.numerics.landscape import paths_metrics
+from grokscape.numerics.sharpness import SharpnessSettings, along_curves
+from grokscape.output.checkpoints import load_checkpoint
+from grokscape.output.pathfiles import path_attrs, write_path
+from grokscape.planning.endpoints import Endpoint
 from grokscape.scripting import job, job_settings
-from grokscape.sharpness import SharpnessSettings, along_curves
 from grokscape.storage import read_attrs, read_json
 
 

@@ -4,11 +4,11 @@ train and validation error, and the curve drawn in it (Garipov et al. 2018, figu
 import torch
 
 from grokscape import curve_settings as cfg
-from grokscape.curves import coefficients, weights_at
-from grokscape.data import load_dataset
-from grokscape.devices import resolve_device
-from grokscape.pathfiles import read_controls, read_path
-from grokscape.planes import grid_axes, plane_metrics, plane_through, write_plane
+from grokscape.numerics.curves import coefficients, weights_at
+from grokscape.numerics.data import load_dataset
+from grokscape.numerics.devices import resolve_device
+from grokscape.numerics.planes import grid_axes, plane_metrics, plane_through, write_plane
+from grokscape.output.pathfiles import read_controls, read_path
 from grokscape.scripting import job, job_settings
 
 with job(snakemake) as log:

@@ -1,6 +1,6 @@
 """Snakemake step: write the operation table and its train/validation split."""
 
-from grokscape.data import make_dataset, save_dataset
+from grokscape.numerics.data import make_dataset, save_dataset
 from grokscape.scripting import job
 
 with job(snakemake) as log:

@@ -1,12 +1,12 @@
 """Snakemake step: top Hessian eigenvalue and trace of the training objective at every saved epoch of a seed."""
 
 from grokscape import curve_settings as cfg
-from grokscape.checkpoints import load_checkpoint, saved_epochs
-from grokscape.curves import stack_controls
-from grokscape.data import load_dataset
-from grokscape.devices import resolve_device
+from grokscape.numerics.curves import stack_controls
+from grokscape.numerics.data import load_dataset
+from grokscape.numerics.devices import resolve_device
+from grokscape.numerics.sharpness import SharpnessSettings, sharpness
+from grokscape.output.checkpoints import load_checkpoint, saved_epochs
 from grokscape.scripting import job, job_settings
-from grokscape.sharpness import SharpnessSettings, sharpness
 from grokscape.storage import read_attrs, write_table
 
 with job(snakemake) as log:

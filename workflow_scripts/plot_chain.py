@@ -1,7 +1,7 @@
 """Snakemake step: figure 4, the chain of segments through the snapshots."""
 
-from grokscape.pathfiles import read_path
-from grokscape.plotting import Style, figure4
+from grokscape.output.pathfiles import read_path
+from grokscape.output.plotting import Style, figure4
 from grokscape.scripting import job
 
 with job(snakemake):

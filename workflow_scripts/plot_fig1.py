@@ -1,7 +1,7 @@
 """Snakemake step: figure 1, accuracy vs epoch and the operation table."""
 
-from grokscape.data import load_dataset
-from grokscape.plotting import Style, figure1
+from grokscape.numerics.data import load_dataset
+from grokscape.output.plotting import Style, figure1
 from grokscape.scripting import job
 from grokscape.storage import read_attrs, read_table
 

@@ -1,7 +1,7 @@
 """Snakemake step: figure 3, accuracy vs epoch with snapshots and points 1, 2 marked."""
 
-from grokscape.checkpoints import saved_epochs
-from grokscape.plotting import Style, figure3
+from grokscape.output.checkpoints import saved_epochs
+from grokscape.output.plotting import Style, figure3
 from grokscape.scripting import job
 from grokscape.storage import read_attrs, read_json, read_table
 

@@ -1,7 +1,7 @@
 """Snakemake step: figure 8, segments 1→1′ and 2→2′ with and without aligning the second seed to the first."""
 
-from grokscape.pathfiles import read_path
-from grokscape.plotting import Style, alignment_figure
+from grokscape.output.pathfiles import read_path
+from grokscape.output.plotting import Style, alignment_figure
 from grokscape.scripting import job
 
 with job(snakemake):

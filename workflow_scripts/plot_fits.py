@@ -1,7 +1,7 @@
 """Snakemake step: the fits figure, each fitted curve's objective against epoch and whether it connects."""
 
-from grokscape.pathfiles import read_path
-from grokscape.plotting import Style, fits_figure
+from grokscape.output.pathfiles import read_path
+from grokscape.output.plotting import Style, fits_figure
 from grokscape.scripting import job
 
 with job(snakemake):

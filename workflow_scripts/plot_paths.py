@@ -1,7 +1,7 @@
 """Snakemake step: figures 2, 5, 6, 7, a path's loss, error and gradient norm vs t."""
 
-from grokscape.pathfiles import read_path
-from grokscape.plotting import Style, path_figure
+from grokscape.output.pathfiles import read_path
+from grokscape.output.plotting import Style, path_figure
 from grokscape.scripting import job
 
 with job(snakemake):

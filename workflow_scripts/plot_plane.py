@@ -1,8 +1,8 @@
 """Snakemake step: the contour figure of a curve's plane."""
 
-from grokscape.plane_figure import plane_figure
-from grokscape.planes import read_plane
-from grokscape.plotting import Style
+from grokscape.numerics.planes import read_plane
+from grokscape.output.plane_figure import plane_figure
+from grokscape.output.plotting import Style
 from grokscape.scripting import job
 
 with job(snakemake):

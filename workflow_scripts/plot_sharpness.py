@@ -1,6 +1,6 @@
 """Snakemake step: top Hessian eigenvalue and trace against epoch, with 2/lr and points 1 and 2."""
 
-from grokscape.plotting import Style, sharpness_figure
+from grokscape.output.plotting import Style, sharpness_figure
 from grokscape.scripting import job
 from grokscape.storage import read_attrs, read_table
 

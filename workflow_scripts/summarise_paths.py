@@ -4,9 +4,9 @@ endpoints as evaluated where one of them is aligned (`@`), empty otherwise."""
 
 import pandas as pd
 
-from grokscape.endpoints import Endpoint
-from grokscape.landscape import summary_row
-from grokscape.pathfiles import read_path
+from grokscape.numerics.landscape import summary_row
+from grokscape.output.pathfiles import read_path
+from grokscape.planning.endpoints import Endpoint
 from grokscape.scripting import job
 from grokscape.storage import atomic_write
 

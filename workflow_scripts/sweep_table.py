@@ -1,10 +1,10 @@
 """Snakemake step: one sweep's table (a row per run), its summary over seeds (and fit) and its figure."""
 
-from grokscape.plotting import Style
+from grokscape.output.plotting import Style
+from grokscape.output.sweep_plots import sweep_figure
+from grokscape.output.sweep_tables import loglog_fit, summary, sweep_table
 from grokscape.scripting import job
 from grokscape.storage import atomic_write, read_attrs, read_json, read_table, write_json
-from grokscape.sweep_plots import sweep_figure
-from grokscape.sweep_tables import loglog_fit, summary, sweep_table
 
 with job(snakemake) as log:
     sweep, params = snakemake.wildcards.sweep, snakemake.params.settings

@@ -1,8 +1,8 @@
 """Snakemake step: train a group of seeds as one stacked model until each groks; write every seed's
 history, checkpoints and points into the group's folder (the rule `seed_run` files them per seed)."""
 
-from grokscape.data import load_dataset
-from grokscape.devices import resolve_device
+from grokscape.numerics.data import load_dataset
+from grokscape.numerics.devices import resolve_device
 from grokscape.scripting import job
 from grokscape.seed_jobs import train_group
 

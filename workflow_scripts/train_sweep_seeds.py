@@ -1,8 +1,8 @@
 """Snakemake step: the seeds of one sweep point (its settings as `params.settings`) trained as one stacked
 model; each seed's history and points written into the job's folder (the rule `sweep_run` files them)."""
 
-from grokscape.data import make_dataset
-from grokscape.devices import resolve_device
+from grokscape.numerics.data import make_dataset
+from grokscape.numerics.devices import resolve_device
 from grokscape.scripting import job
 from grokscape.seed_jobs import train_group
 

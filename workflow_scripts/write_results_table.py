@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from grokscape.results_table import results_markdown
+from grokscape.output.results_table import results_markdown
 from grokscape.scripting import job
 from grokscape.storage import atomic_write, read_json
 

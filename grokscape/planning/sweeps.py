@@ -15,8 +15,8 @@ from typing import Any
 
 import jsonschema
 
-from grokscape.configuration import describe_error, inert_keys, without_keys
 from grokscape.errors import ConfigError
+from grokscape.planning.configuration import describe_error, inert_keys, without_keys
 
 SWEEPS = ("train_fraction", "weight_decay", "init_scale", "weight_norm", "interventions")
 RUN_SECTIONS = ("task", "model", "train", "points", "device")

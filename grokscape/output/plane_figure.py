@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from mpl_toolkits.axes_grid1 import make_axes_locatable
 
-from grokscape.plotting import Style, save
+from grokscape.output.plotting import Style, save
 
 PANELS = (
     ("train_loss", "train loss (CE + L2), log scale"),

@@ -13,7 +13,7 @@ import jsonschema
 import yaml
 
 from grokscape.errors import ConfigError
-from grokscape.tasks import S5_ORDER, is_prime
+from grokscape.planning.tasks import S5_ORDER, is_prime
 
 
 def _with_defaults(validator_class: type) -> type:

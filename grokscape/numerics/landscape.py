@@ -1,7 +1,7 @@
 """Loss, error and stochastic gradient norm at many points of a path, batched over t.
 
 All points of a chunk of t go through the model together: the weights carry a leading t
-dimension (see `grokscape.model`), so one forward/backward pass serves every t. The
+dimension (see `grokscape.numerics.model`), so one forward/backward pass serves every t. The
 minibatch pass that yields the gradient norms also yields the training loss and accuracy,
 so the training set is traversed once per point, the validation set once (without grad).
 """
@@ -15,9 +15,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grokscape.curves import weights_at
-from grokscape.data import Dataset
-from grokscape.model import Params, TokenTables, forward_from_tables, squared_norm, token_tables
+from grokscape.numerics.curves import weights_at
+from grokscape.numerics.data import Dataset
+from grokscape.numerics.model import Params, TokenTables, forward_from_tables, squared_norm, token_tables
 
 # Losses are stored in parts as well as summed: cross-entropy (`*_ce`), the L2 term `l2` =
 # (weight_decay/2)·‖w‖², and `*_loss` = cross-entropy + l2, the objective the paper plots.

@@ -23,12 +23,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grokscape.clipping import clip_each_model
-from grokscape.curves import coefficients, initial_controls, weights_at
-from grokscape.data import Dataset
-from grokscape.landscape import Objective
-from grokscape.model import Params, forward_by_token, squared_norm
-from grokscape.resume import LoopState, digest, fingerprint
+from grokscape.numerics.clipping import clip_each_model
+from grokscape.numerics.curves import coefficients, initial_controls, weights_at
+from grokscape.numerics.data import Dataset
+from grokscape.numerics.landscape import Objective
+from grokscape.numerics.model import Params, forward_by_token, squared_norm
+from grokscape.numerics.resume import LoopState, digest, fingerprint
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from grokscape.plotting import Style, save
-from grokscape.sweep_tables import value_column
+from grokscape.output.plotting import Style, save
+from grokscape.output.sweep_tables import value_column
 
 MEM_COLOR = "#7f7f7f"
 

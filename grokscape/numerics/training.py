@@ -22,11 +22,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grokscape.clipping import clip_each_model
-from grokscape.data import Dataset
-from grokscape.model import ModelShape, Params, forward, forward_from_tables, init_params, squared_norm, token_tables
-from grokscape.points import Thresholds, reached
-from grokscape.resume import LoopState, fingerprint
+from grokscape.numerics.clipping import clip_each_model
+from grokscape.numerics.data import Dataset
+from grokscape.numerics.model import (
+    ModelShape,
+    Params,
+    forward,
+    forward_from_tables,
+    init_params,
+    squared_norm,
+    token_tables,
+)
+from grokscape.numerics.resume import LoopState, fingerprint
+from grokscape.planning.points import Thresholds, reached
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from grokscape.curves import coefficients, weights_at
-from grokscape.data import Dataset
-from grokscape.landscape import Objective, cross_entropy
-from grokscape.model import Params, squared_norm, token_tables
+from grokscape.numerics.curves import coefficients, weights_at
+from grokscape.numerics.data import Dataset
+from grokscape.numerics.landscape import Objective, cross_entropy
+from grokscape.numerics.model import Params, squared_norm, token_tables
 
 # The datasets of one set of sharpness measurements, each of shape (T,).
 COLUMNS = (

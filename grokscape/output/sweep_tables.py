@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from grokscape.points import first_epoch_reaching
+from grokscape.planning.points import first_epoch_reaching
 
 EPOCH_COLUMNS = ("memorized", "grokked", "epoch_to_val_acc")
 FINAL_COLUMNS = ("final_train_loss", "final_val_loss", "final_train_acc", "final_val_acc", "final_weight_norm")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from grokscape.planning.tasks import S5_ORDER, is_prime
 from grokscape.storage import read_attrs, read_table, write_table
-from grokscape.tasks import S5_ORDER, is_prime
 
 OPERATIONS = ("mul", "add", "sub", "div", "s5")
 

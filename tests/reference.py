@@ -14,9 +14,9 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from grokscape.data import Dataset
-from grokscape.landscape import Objective
-from grokscape.model import Params, forward, squared_norm
+from grokscape.numerics.data import Dataset
+from grokscape.numerics.landscape import Objective
+from grokscape.numerics.model import Params, forward, squared_norm
 
 
 def textbook_forward(params: Params, a: torch.Tensor, b: torch.Tensor, n_heads: int) -> torch.Tensor:

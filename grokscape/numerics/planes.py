@@ -23,11 +23,11 @@ import h5py
 import numpy as np
 import torch
 
-from grokscape.curves import stack_controls, weights_at
-from grokscape.data import Dataset
 from grokscape.errors import DamagedFileError, GrokscapeError
-from grokscape.landscape import METRICS, Objective, forward_metrics
-from grokscape.model import Params
+from grokscape.numerics.curves import stack_controls, weights_at
+from grokscape.numerics.data import Dataset
+from grokscape.numerics.landscape import METRICS, Objective, forward_metrics
+from grokscape.numerics.model import Params
 from grokscape.storage import atomic_write, open_h5, read_attrs, read_params, set_attrs, write_array, write_params
 
 # Every path metric but the gradient norm: a grid of hundreds of points is evaluated forward only.

@@ -1,7 +1,7 @@
 """Names of checkpoints used as path endpoints: `seed{S}-mem`, `seed{S}-grok`, `seed{S}-e{EPOCH}`,
 and any of them aligned to another, `{moved}@{reference}` (e.g. `seed1-grok@seed0-grok`: seed 1's
 point 2 turned by the symmetries of the model to lie as close as possible to seed 0's point 2; the
-same function, stored in `results/aligned/seed1-grok@seed0-grok.h5`, see `grokscape.alignment`)."""
+same function, stored in `results/aligned/seed1-grok@seed0-grok.h5`, see `grokscape.numerics.alignment`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from grokscape.errors import ConfigError
-from grokscape.points import point_epoch
+from grokscape.planning.points import point_epoch
 
 PLAIN_PATTERN = r"seed[0-9]+-(?:mem|grok|e[0-9]+)"
 NAME_PATTERN = rf"{PLAIN_PATTERN}(?:@{PLAIN_PATTERN})?"

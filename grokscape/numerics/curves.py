@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from grokscape.model import Params
+from grokscape.numerics.model import Params
 
 KINDS = ("segment", "polyline", "bezier")
 

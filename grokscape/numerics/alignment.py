@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from grokscape.model import ModelShape, Params, activations, token_tables
+from grokscape.numerics.model import ModelShape, Params, activations, token_tables
 
 WRITES = ("embed", "pos", "W_O", "W_out")  # rows are residual-stream vectors: multiplied by R on the right
 READS = ("W_Q", "W_K", "W_V", "W_in", "unembed")  # columns read the residual stream: Rᵀ on the left

@@ -3,7 +3,7 @@
 Layout of `results/seed{S}/checkpoints.h5`::
 
     /                 attrs: seed, p, d_model, n_heads, d_mlp, memorized, grokked
-    /epochs/{E}/{name}  float32 arrays, `name` as in `grokscape.model.ModelShape.shapes()`
+    /epochs/{E}/{name}  float32 arrays, `name` as in `grokscape.numerics.model.ModelShape.shapes()`
 
 Readable with h5py alone; loading executes no code.
 """
@@ -17,7 +17,7 @@ from typing import Any
 import h5py
 
 from grokscape.errors import DamagedFileError, MissingCheckpointError
-from grokscape.model import ModelShape, Params
+from grokscape.numerics.model import ModelShape, Params
 from grokscape.storage import atomic_write, open_h5, read_params, set_attrs, write_params
 
 

@@ -6,7 +6,7 @@ for chains, shape (segments, n_points), plus `node_epochs`); fitted curves also 
 Segments and fitted curves measured with `paths.sharpness_points` > 0 also hold, 1-D over
 `sharpness_t` (evenly spaced, 0 and 1 included), `top_eigenvalue`, `eigenvalue_residual`,
 `lanczos_iterations`, `eigenvalue_converged`, `hessian_trace` and `hessian_trace_stderr`
-(`grokscape.sharpness`); chains hold none.
+(`grokscape.numerics.sharpness`); chains hold none.
 Root attributes name the endpoints (seed, epoch) and the settings.
 """
 
@@ -19,11 +19,11 @@ from typing import Any
 import h5py
 import numpy as np
 
-from grokscape.curves import stack_controls
-from grokscape.endpoints import Endpoint
 from grokscape.errors import DamagedFileError
-from grokscape.landscape import METRICS
-from grokscape.model import Params
+from grokscape.numerics.curves import stack_controls
+from grokscape.numerics.landscape import METRICS
+from grokscape.numerics.model import Params
+from grokscape.planning.endpoints import Endpoint
 from grokscape.storage import atomic_write, open_h5, read_attrs, read_params, set_attrs, write_array, write_params
 
 COLUMNS = ("t", *METRICS)

@@ -1,0 +1,1 @@
+"""What a run leaves for people: checkpoint and path files, claims, tables and figures."""
