@@ -37,4 +37,4 @@ rule all:
         "results/configuration.csv",
         "results/readme_results.md",
         "results/sharpness.pdf",
-        PLANE_FIGURES,
+        PLAN.plane_files(),

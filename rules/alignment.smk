@@ -7,10 +7,10 @@ localrules:
 rule align:
     input:
         dataset="results/dataset.h5",
-        moved_checkpoints=lambda wildcards: seed_files(wildcards.moved)["checkpoints"],
-        moved_points=lambda wildcards: seed_files(wildcards.moved)["points"],
-        target_checkpoints=lambda wildcards: seed_files(wildcards.target)["checkpoints"],
-        target_points=lambda wildcards: seed_files(wildcards.target)["points"],
+        moved_checkpoints=lambda wildcards: PLAN.seed_files(wildcards.moved)["checkpoints"],
+        moved_points=lambda wildcards: PLAN.seed_files(wildcards.moved)["points"],
+        target_checkpoints=lambda wildcards: PLAN.seed_files(wildcards.target)["checkpoints"],
+        target_points=lambda wildcards: PLAN.seed_files(wildcards.target)["points"],
     output:
         "results/aligned/{moved}@{target}.h5",
     log:
@@ -25,7 +25,7 @@ rule align:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("align"),
+        settings=SETTINGS.sections("align"),
         code=script_code("align_checkpoint.py"),
     script:
         "../workflow_scripts/align_checkpoint.py"
@@ -33,7 +33,7 @@ rule align:
 
 rule fig8:
     input:
-        lambda wildcards: alignment_figure_paths(),
+        lambda wildcards: PLAN.figure_paths("fig8"),
     output:
         report("results/fig8.pdf", caption="../report/fig8.rst", category="Figures"),
     log:
@@ -45,7 +45,7 @@ rule fig8:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("plot"),
+        settings=SETTINGS.sections("plot"),
         code=script_code("plot_fig8.py"),
     script:
         "../workflow_scripts/plot_fig8.py"

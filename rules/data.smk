@@ -15,7 +15,7 @@ rule dataset:
         mem_mb=500,
         runtime=5,
     params:
-        settings=settings("task"),
+        settings=SETTINGS.sections("task"),
         code=script_code("make_dataset.py"),
     script:
         "../workflow_scripts/make_dataset.py"

@@ -22,7 +22,7 @@ rule fig1:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("plot"),
+        settings=SETTINGS.sections("plot"),
         code=script_code("plot_fig1.py"),
     script:
         "../workflow_scripts/plot_fig1.py"
@@ -44,7 +44,7 @@ rule fig3:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("plot"),
+        settings=SETTINGS.sections("plot"),
         code=script_code("plot_fig3.py"),
     script:
         "../workflow_scripts/plot_fig3.py"
@@ -52,7 +52,7 @@ rule fig3:
 
 rule fig4:
     input:
-        path_file("chain", f"{FIRST}-mem", f"{FIRST}-grok"),
+        lambda wildcards: PLAN.figure_paths("fig4"),
     output:
         report("results/fig4.pdf", caption="../report/fig4.rst", category="Figures"),
     log:
@@ -64,7 +64,7 @@ rule fig4:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("plot"),
+        settings=SETTINGS.sections("plot"),
         code=script_code("plot_chain.py"),
     script:
         "../workflow_scripts/plot_chain.py"
@@ -72,7 +72,7 @@ rule fig4:
 
 rule path_figure:
     input:
-        lambda wildcards: figure_paths(f"fig{wildcards.n}"),
+        lambda wildcards: PLAN.figure_paths(f"fig{wildcards.n}"),
     output:
         report("results/fig{n}.pdf", caption="../report/path_figure.rst", category="Figures"),
     log:
@@ -86,7 +86,7 @@ rule path_figure:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("plot"),
+        settings=SETTINGS.sections("plot"),
         code=script_code("plot_paths.py"),
     script:
         "../workflow_scripts/plot_paths.py"
@@ -94,7 +94,7 @@ rule path_figure:
 
 rule fits:
     input:
-        fitted_paths(),
+        PLAN.fitted_paths(),
     output:
         report("results/fits.pdf", caption="../report/fits.rst", category="Figures"),
     log:
@@ -106,7 +106,7 @@ rule fits:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("plot"),
+        settings=SETTINGS.sections("plot"),
         zero_error=config["claims"]["zero_error"],
         code=script_code("plot_fits.py"),
     script:

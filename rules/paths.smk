@@ -1,7 +1,7 @@
 rule curves:
     input:
         dataset="results/dataset.h5",
-        endpoints=batch_endpoint_files,
+        endpoints=lambda wildcards: PLAN.batch_endpoint_files(wildcards.curve, wildcards.batch),
     output:
         # every curve of the batch, filed per curve by rule `curve` (then removed)
         temp(directory("results/groups/paths/{curve}/{batch}")),
@@ -13,11 +13,11 @@ rule curves:
         "../envs/grokscape.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards: 3000 + 1000 * len(batch_members(wildcards)),
+        mem_mb=lambda wildcards: 3000 + 1000 * len(PLAN.batch_names(wildcards.curve, wildcards.batch)),
         runtime=120,
     params:
-        settings=lambda wildcards: path_settings(wildcards.curve),
-        members=batch_members,
+        settings=lambda wildcards: SETTINGS.path(wildcards.curve),
+        members=lambda wildcards: PLAN.batch_members(wildcards.curve, wildcards.batch),
         resume="results/.resume/paths/{curve}/{batch}.h5",
         code=script_code("evaluate_curves.py"),
     script:
@@ -31,7 +31,7 @@ localrules:
 
 rule curve:
     input:
-        curve_batch_folder,
+        lambda wildcards: f"results/groups/paths/{wildcards.curve}/{curve_batch(wildcards)}",
     output:
         "results/paths/{curve}/{a}__{b}.h5",
     log:
@@ -44,8 +44,8 @@ rule curve:
         runtime=5,
     params:
         # what made the file (the batch folder itself is temporary): a change reruns the batch
-        settings=lambda wildcards: path_settings(wildcards.curve),
-        batch=lambda wildcards: batch_names(wildcards.curve, curve_batch(wildcards)),
+        settings=lambda wildcards: SETTINGS.path(wildcards.curve),
+        batch=lambda wildcards: PLAN.batch_names(wildcards.curve, curve_batch(wildcards)),
         member=".",
         code=[script_code("evaluate_curves.py"), script_code("file_member.py")],
     script:
@@ -54,7 +54,7 @@ rule curve:
 
 rule chain:
     input:
-        unpack(chain_inputs),
+        unpack(lambda wildcards: PLAN.chain_files(wildcards.a, wildcards.b)),
     output:
         "results/paths/chain/{a}__{b}.h5",
     log:
@@ -68,7 +68,7 @@ rule chain:
         mem_mb=4000,
         runtime=120,
     params:
-        settings=path_settings(),
+        settings=SETTINGS.path("chain"),
         code=script_code("evaluate_chain.py"),
     script:
         "../workflow_scripts/evaluate_chain.py"
@@ -80,7 +80,7 @@ localrules:
 
 rule path_summary:
     input:
-        summary_paths(),
+        PLAN.summary_paths(),
     output:
         "results/paths/summary.csv",
     log:

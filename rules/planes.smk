@@ -1,23 +1,6 @@
 # The plane through a fitted curve's three control points (Garipov et al. 2018, figures 1-2).
 
 
-# What shapes a plane: its grid, the objective (model, weight decay, batches) and the device; the curve
-# itself arrives as the input path file, so a refitted curve reruns its plane.
-PLANE_SETTINGS = canonical(
-    {
-        **settings("model", "device", "planes"),
-        "train": {k: SHAPING["train"][k] for k in ("weight_decay", "batch_size")},
-    }
-)
-
-# The default run draws the planes of the polylines 1→2 and, with a second seed, 1→1′.
-PLANE_FIGURES = [
-    f"results/planes/polyline/{FIRST}-mem__{end}-{point}.pdf"
-    for end, point in ((FIRST, "grok"), (SECOND, "mem"))
-    if end
-]
-
-
 rule plane:
     input:
         path="results/paths/{curve}/{a}__{b}.h5",
@@ -29,7 +12,7 @@ rule plane:
     benchmark:
         "results/benchmarks/planes/{curve}/{a}__{b}.tsv"
     wildcard_constraints:
-        curve="polyline|bezier",
+        curve=alternatives(FITTED_KINDS),
     conda:
         "../envs/grokscape.yaml"
     threads: 1
@@ -37,7 +20,7 @@ rule plane:
         mem_mb=4000,
         runtime=60,
     params:
-        settings=PLANE_SETTINGS,
+        settings=SETTINGS.plane(),
         code=script_code("evaluate_plane.py"),
     script:
         "../workflow_scripts/evaluate_plane.py"
@@ -55,7 +38,7 @@ rule plane_figure:
     log:
         "results/logs/planes/{curve}/{a}__{b}.figure.log",
     wildcard_constraints:
-        curve="polyline|bezier",
+        curve=alternatives(FITTED_KINDS),
     conda:
         "../envs/grokscape.yaml"
     threads: 1
@@ -63,7 +46,7 @@ rule plane_figure:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("plot"),
+        settings=SETTINGS.sections("plot"),
         code=script_code("plot_plane.py"),
     script:
         "../workflow_scripts/plot_plane.py"

@@ -6,7 +6,9 @@ localrules:
 
 rule claims:
     input:
-        unpack(claims_inputs),
+        unpack(
+            lambda wildcards: {"points": expand("results/seed{seed}/points.json", seed=SEEDS), **PLAN.claim_tables()}
+        ),
     output:
         json="results/claims.json",
         markdown="results/claims.md",
@@ -24,7 +26,7 @@ rule claims:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("claims"),
+        settings=SETTINGS.sections("claims"),
         code=script_code("check_claims.py"),
     script:
         "../workflow_scripts/check_claims.py"
@@ -47,7 +49,7 @@ rule configuration_table:
         runtime=5,
     params:
         # the default run's settings: the sweeps (not part of it) rerun nothing here
-        settings=settings(*(section for section in SHAPING if section != "sweeps")),
+        settings=SETTINGS.run_record(),
         code=script_code("write_configuration.py"),
     script:
         "../workflow_scripts/write_configuration.py"

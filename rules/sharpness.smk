@@ -16,7 +16,7 @@ rule sharpness:
         mem_mb=4000,
         runtime=120,
     params:
-        settings=sharpness_settings(),
+        settings=SETTINGS.sharpness(),
         code=script_code("measure_sharpness.py"),
     script:
         "../workflow_scripts/measure_sharpness.py"
@@ -40,7 +40,7 @@ rule sharpness_figure:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("plot"),
+        settings=SETTINGS.sections("plot"),
         code=script_code("plot_sharpness.py"),
     script:
         "../workflow_scripts/plot_sharpness.py"

@@ -2,7 +2,7 @@
 # results/sweeps/{sweep}.pdf. Every grid point × seed is one training run under results/sweeps/runs/{key}/,
 # key a hash of its settings (grokscape/planning/sweeps.py), shared by every sweep that needs it. The seeds of a
 # grid point train together as one stacked model, `sweeps.seeds_per_job` of them a job (auto: all on a GPU);
-# the plan and the groups are made in common.smk.
+# the plan (grokscape/planning/sweeps.py) and the groups are made in common.smk.
 localrules:
     sweep_run,
     sweep_table,
@@ -43,7 +43,7 @@ rule sweep_train:
 rule sweep_run:
     input:
         lambda wildcards: (
-            f"results/groups/sweeps/{wildcards.key}/{seed_group(wildcards.seed, SWEEP_GROUPS, 'sweeps.seeds')[0]}"
+            f"results/groups/sweeps/{wildcards.key}/{group_of(wildcards.seed, SWEEP_GROUPS, 'sweeps.seeds')[0]}"
         ),
     output:
         history="results/sweeps/runs/{key}/seed{seed}/history.h5",
@@ -61,7 +61,7 @@ rule sweep_run:
     params:
         # what made the files (the group folder itself is temporary): a change reruns the training
         settings=lambda wildcards: SWEEP_PLAN.settings(wildcards.key),
-        group=lambda wildcards: seed_group(wildcards.seed, SWEEP_GROUPS, "sweeps.seeds")[1],
+        group=lambda wildcards: group_of(wildcards.seed, SWEEP_GROUPS, "sweeps.seeds")[1],
         member="seed{seed}",
         code=[script_code("train_sweep_seeds.py"), script_code("file_member.py")],
     script:
@@ -90,7 +90,7 @@ rule sweep_table:
         settings=lambda wildcards: {
             "runs": SWEEP_PLAN.points[wildcards.sweep],
             "val_acc": config["sweeps"]["val_acc"],
-            **settings("plot"),
+            **SETTINGS.sections("plot"),
         },
         code=script_code("sweep_table.py"),
     script:

@@ -18,7 +18,7 @@ rule train:
         mem_mb=lambda wildcards: 1500 + 500 * len(group_members(wildcards.group, SEEDS, "train.seeds")),
         runtime=240,
     params:
-        settings=training_settings(),
+        settings=SETTINGS.training(),
         # read from the label: a cluster job plans again on its own node (grokscape/planning/job_groups.py)
         seeds=lambda wildcards: group_members(wildcards.group, SEEDS, "train.seeds"),
         resume="results/.resume/train/{group}.h5",
@@ -34,7 +34,7 @@ localrules:
 
 rule seed_run:
     input:
-        lambda wildcards: f"results/groups/{seed_group(wildcards.seed, SEED_GROUPS, 'train.seeds')[0]}",
+        lambda wildcards: f"results/groups/{group_of(wildcards.seed, SEED_GROUPS, 'train.seeds')[0]}",
     output:
         history="results/seed{seed}/history.h5",
         checkpoints="results/seed{seed}/checkpoints.h5",
@@ -49,8 +49,8 @@ rule seed_run:
         runtime=5,
     params:
         # what made the files (the group folder itself is temporary): a change reruns the training
-        settings=training_settings(),
-        group=lambda wildcards: seed_group(wildcards.seed, SEED_GROUPS, "train.seeds")[1],
+        settings=SETTINGS.training(),
+        group=lambda wildcards: group_of(wildcards.seed, SEED_GROUPS, "train.seeds")[1],
         member="seed{seed}",
         code=[script_code("train_seeds.py"), script_code("file_member.py")],
     script:

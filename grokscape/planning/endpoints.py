@@ -1,7 +1,10 @@
 """Names of checkpoints used as path endpoints: `seed{S}-mem`, `seed{S}-grok`, `seed{S}-e{EPOCH}`,
 and any of them aligned to another, `{moved}@{reference}` (e.g. `seed1-grok@seed0-grok`: seed 1's
 point 2 turned by the symmetries of the model to lie as close as possible to seed 0's point 2; the
-same function, stored in `results/aligned/seed1-grok@seed0-grok.h5`, see `grokscape.numerics.alignment`)."""
+same function, stored in `results/aligned/seed1-grok@seed0-grok.h5`, see `grokscape.numerics.alignment`).
+
+The grammar is written here once; the rules' wildcards, the schema's pattern for `paths.extra`
+(checked by tests/test_vocabulary.py) and every parser use it."""
 
 from __future__ import annotations
 
@@ -9,10 +12,12 @@ import re
 from dataclasses import dataclass
 
 from grokscape.errors import ConfigError
-from grokscape.planning.points import point_epoch
+from grokscape.planning.points import POINT_KEYS, point_epoch
 
-PLAIN_PATTERN = r"seed[0-9]+-(?:mem|grok|e[0-9]+)"
+POINT_PATTERN = "|".join([*POINT_KEYS, "e[0-9]+"])  # a named point, or a saved epoch
+PLAIN_PATTERN = rf"seed[0-9]+-(?:{POINT_PATTERN})"
 NAME_PATTERN = rf"{PLAIN_PATTERN}(?:@{PLAIN_PATTERN})?"
+_PLAIN = re.compile(rf"seed([0-9]+)-({POINT_PATTERN})")
 
 
 @dataclass(frozen=True)
@@ -24,10 +29,10 @@ class Endpoint:
     @classmethod
     def parse(cls, name: str) -> Endpoint:
         moved, _, reference = name.partition("@")
-        match = re.fullmatch(r"seed([0-9]+)-(mem|grok|e[0-9]+)", moved)
-        if match is None or (reference and re.fullmatch(PLAIN_PATTERN, reference) is None):
-            raise ValueError(
-                f"checkpoint name {name!r} is not seed<S>-mem, seed<S>-grok or seed<S>-e<EPOCH>, "
+        match = _PLAIN.fullmatch(moved)
+        if match is None or (reference and _PLAIN.fullmatch(reference) is None):
+            raise ConfigError(
+                f"config error: checkpoint name {name!r} is not seed<S>-mem, seed<S>-grok or seed<S>-e<EPOCH>, "
                 "or one of them aligned to another as <name>@<name>"
             )
         return cls(int(match.group(1)), match.group(2), cls.parse(reference) if reference else None)
@@ -36,6 +41,12 @@ class Endpoint:
     def unaligned(self) -> Endpoint:
         """The seed's own checkpoint behind this name (itself when not aligned)."""
         return Endpoint(self.seed, self.point)
+
+    @property
+    def named_points(self) -> list[tuple[int, str]]:
+        """(seed, point) of every named point (`mem`, `grok`) this checkpoint needs its training to have reached."""
+        own = [(self.seed, self.point)] if self.point in POINT_KEYS else []
+        return own + (self.aligned_to.named_points if self.aligned_to else [])
 
     def __str__(self) -> str:
         return f"seed{self.seed}-{self.point}" + (f"@{self.aligned_to}" if self.aligned_to else "")

@@ -44,12 +44,18 @@ def gpu_requested(resources: Mapping[str, object]) -> bool:
 
 
 def per_job(setting: int | str, device: str, n_items: int, gpu: bool) -> int:
-    """`train.seeds_per_job`, `paths.per_job` or `sweeps.seeds_per_job` resolved: `auto` means every item
-    in one job where the jobs have a GPU (`gpu`), one item a job on a CPU."""
+    """`train.seeds_per_job`, `paths.per_job` or `sweeps.seeds_per_job` for `n_items` items (see `job_size`)."""
+    size = job_size(setting, device, gpu)
+    return max(n_items, 1) if size is None else size
+
+
+def job_size(setting: int | str, device: str, gpu: bool) -> int | None:
+    """Items per job: `auto` means every item in one job (None) where the jobs have a GPU (`gpu`), one item a
+    job on a CPU."""
     if setting != "auto":
         return int(setting)
     on_gpu = device == "cuda" or (device == "auto" and gpu)
-    return max(n_items, 1) if on_gpu else 1
+    return None if on_gpu else 1
 
 
 def group_label(seeds: Sequence[int]) -> str:
@@ -72,6 +78,16 @@ def group_members(label: str, seeds: Sequence[int], setting: str) -> list[int]:
     if not members:
         raise ConfigError(f"config error: {setting}: group {label} asked for; configured seeds {list(seeds)}")
     return members
+
+
+def group_of(seed: int, groups: Mapping[str, Sequence[int]], setting: str) -> tuple[str, list[int]]:
+    """(label, seeds) of the planned group (`seed_groups`) that trains `seed`, for the rules that file a seed's
+    outputs (`seed_run`, `sweep_run`); `setting`, the configuration key of the seeds, names them in the error."""
+    for label, members in groups.items():
+        if int(seed) in members:
+            return label, list(members)
+    configured = [s for members in groups.values() for s in members]
+    raise ConfigError(f"config error: {setting}: seed {seed} asked for, configured {configured}")
 
 
 def curve_batches(names: Sequence[str], size: int) -> dict[str, list[str]]:

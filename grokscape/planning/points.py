@@ -1,4 +1,5 @@
-"""Point 1 (memorisation) and point 2 (generalisation): first epochs reaching an accuracy."""
+"""Point 1 (memorisation) and point 2 (generalisation): first epochs reaching an accuracy, and what a
+seed's training reached, as its points.json record says."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grokscape.errors import PointNotReachedError
+
+# The named points of a seed: its record's key, the accuracy that defines it, and the verb for a seed missing it.
+POINT_KEYS = {"mem": ("memorized", "train_acc"), "grok": ("grokked", "val_acc")}
+POINT_VERBS = {"mem": "memorised", "grok": "grokked"}
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,9 @@ def points_record(
     }
 
 
-POINT_KEYS = {"mem": ("memorized", "train_acc"), "grok": ("grokked", "val_acc")}
+def has_point(record: dict, point: str) -> bool:
+    """Whether the seed of `record` reached the named point `mem` or `grok`."""
+    return record[POINT_KEYS[point][0]] is not None
 
 
 def point_epoch(record: dict, point: str, seed: int) -> int:
@@ -50,3 +57,10 @@ def point_epoch(record: dict, point: str, seed: int) -> int:
             + (f"; the run diverged at epoch {record['diverged']}" if record.get("diverged") else "")
         )
     return int(epoch)
+
+
+def missed(record: dict, point: str) -> str:
+    """Why a seed has no point `point`, in a few words: "never grokked within 4,000 epochs"."""
+    if record.get("diverged"):
+        return f"diverged at epoch {record['diverged']:,} before it {POINT_VERBS[point]}"
+    return f"never {POINT_VERBS[point]} within {record['last_epoch']:,} epochs"
