@@ -7,10 +7,10 @@ localrules:
 rule align:
     input:
         dataset="results/dataset.h5",
-        moved_checkpoints=lambda wildcards: PLAN.seed_files(wildcards.moved)["checkpoints"],
-        moved_points=lambda wildcards: PLAN.seed_files(wildcards.moved)["points"],
-        target_checkpoints=lambda wildcards: PLAN.seed_files(wildcards.target)["checkpoints"],
-        target_points=lambda wildcards: PLAN.seed_files(wildcards.target)["points"],
+        moved_checkpoints=lambda wildcards: plan().seed_files(wildcards.moved)["checkpoints"],
+        moved_points=lambda wildcards: plan().seed_files(wildcards.moved)["points"],
+        target_checkpoints=lambda wildcards: plan().seed_files(wildcards.target)["checkpoints"],
+        target_points=lambda wildcards: plan().seed_files(wildcards.target)["points"],
     output:
         "results/aligned/{moved}@{target}.h5",
     log:
@@ -33,7 +33,7 @@ rule align:
 
 rule fig8:
     input:
-        lambda wildcards: PLAN.figure_paths("fig8"),
+        lambda wildcards: plan().figure_paths("fig8"),
     output:
         report("results/fig8.pdf", caption="../report/fig8.rst", category="Figures"),
     log:
@@ -46,6 +46,7 @@ rule fig8:
         runtime=5,
     params:
         settings=SETTINGS.sections("plot"),
+        note=lambda wildcards: plan().figure_note("fig8"),
         code=script_code("plot_fig8.py"),
     script:
         "../workflow_scripts/plot_fig8.py"

@@ -1,6 +1,6 @@
-# What must touch Snakemake's own objects (config, workflow): the configuration check, the wildcards,
-# the plan of the run (grokscape/planning/plan.py), the settings each rule depends on
-# (grokscape/planning/rule_settings.py), the job groups and the code hash of each rule's script.
+# What must touch Snakemake's own objects (config, workflow, checkpoints): the configuration check, the
+# wildcards, the plan of the run (grokscape/planning/plan.py) given what training reached, the settings each
+# rule depends on (grokscape/planning/rule_settings.py), the job groups and the code hash of each script.
 import sys
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from grokscape.planning.job_groups import (
 )
 from grokscape.planning.path_names import CURVE_KINDS, FITTED_KINDS, PATH_KINDS, alternatives
 from grokscape.planning.plan import Plan
+from grokscape.planning.points import points_file, read_record
 from grokscape.planning.rule_settings import RuleSettings
 from grokscape.planning.sweeps import KEY_PATTERN, SWEEPS, plan_sweeps
 
@@ -46,9 +47,24 @@ wildcard_constraints:
 
 
 SEEDS = config["train"]["seeds"]
-PAPER_FIGURES = [f"results/fig{n}.pdf" for n in range(1, 8)]
-PLAN = Plan(config)
+POINTS = [points_file(seed) for seed in SEEDS]
+PATH_FIGURES = ("fig2", "fig4", "fig5", "fig6", "fig7", "fig8")
 SETTINGS = RuleSettings(config, SCHEMA)
+# What the run would evaluate were every seed to reach every point: the summary's list of paths.
+FULL_PLAN = Plan(config)
+
+
+def points_record(seed):
+    """Seed `seed`'s points.json, once the checkpoint `seed_run` has filed it: until then Snakemake trains the
+    seed first and plans again (the rules that need every seed's record also take POINTS as plain inputs, so
+    that all seeds train side by side)."""
+    return read_record(checkpoints.seed_run.get(seed=seed).output.points)
+
+
+def plan():
+    """The plan of the run given what training reached. Made afresh for each question (records are cached by
+    file): a plan kept from before the checkpoint resolved would keep planning paths no seed can have."""
+    return Plan(config, points_record)
 
 
 def gpu_for(rule):
@@ -76,7 +92,7 @@ def script_code(script):
 
 def curve_batch(wildcards):
     """The batch of the curve {curve}/{a}__{b}: a planned one, or the curve alone (a path asked for by name)."""
-    return PLAN.batch_of(wildcards.curve, f"{wildcards.a}__{wildcards.b}", CURVES_PER_JOB)
+    return plan().batch_of(wildcards.curve, f"{wildcards.a}__{wildcards.b}", CURVES_PER_JOB)
 
 
 # The sweeps' runs (rules/sweeps.smk), planned once, and the seeds of a grid point trained together.

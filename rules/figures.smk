@@ -31,7 +31,7 @@ rule fig1:
 rule fig3:
     input:
         histories=expand("results/seed{seed}/history.h5", seed=SEEDS),
-        points=expand("results/seed{seed}/points.json", seed=SEEDS),
+        points=POINTS,
         checkpoints=expand("results/seed{seed}/checkpoints.h5", seed=SEEDS),
     output:
         report("results/fig3.pdf", caption="../report/fig3.rst", category="Figures"),
@@ -52,7 +52,7 @@ rule fig3:
 
 rule fig4:
     input:
-        lambda wildcards: PLAN.figure_paths("fig4"),
+        lambda wildcards: plan().figure_paths("fig4"),
     output:
         report("results/fig4.pdf", caption="../report/fig4.rst", category="Figures"),
     log:
@@ -65,6 +65,7 @@ rule fig4:
         runtime=5,
     params:
         settings=SETTINGS.sections("plot"),
+        note=lambda wildcards: plan().figure_note("fig4"),
         code=script_code("plot_chain.py"),
     script:
         "../workflow_scripts/plot_chain.py"
@@ -72,7 +73,7 @@ rule fig4:
 
 rule path_figure:
     input:
-        lambda wildcards: PLAN.figure_paths(f"fig{wildcards.n}"),
+        lambda wildcards: plan().figure_paths(f"fig{wildcards.n}"),
     output:
         report("results/fig{n}.pdf", caption="../report/path_figure.rst", category="Figures"),
     log:
@@ -87,6 +88,7 @@ rule path_figure:
         runtime=5,
     params:
         settings=SETTINGS.sections("plot"),
+        note=lambda wildcards: plan().figure_note(f"fig{wildcards.n}"),
         code=script_code("plot_paths.py"),
     script:
         "../workflow_scripts/plot_paths.py"
@@ -94,7 +96,7 @@ rule path_figure:
 
 rule fits:
     input:
-        PLAN.fitted_paths(),
+        lambda wildcards: plan().fitted_paths(),
     output:
         report("results/fits.pdf", caption="../report/fits.rst", category="Figures"),
     log:

@@ -1,7 +1,7 @@
 rule curves:
     input:
         dataset="results/dataset.h5",
-        endpoints=lambda wildcards: PLAN.batch_endpoint_files(wildcards.curve, wildcards.batch),
+        endpoints=lambda wildcards: plan().batch_endpoint_files(wildcards.curve, wildcards.batch),
     output:
         # every curve of the batch, filed per curve by rule `curve` (then removed)
         temp(directory("results/groups/paths/{curve}/{batch}")),
@@ -13,11 +13,11 @@ rule curves:
         "../envs/grokscape.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards: 3000 + 1000 * len(PLAN.batch_names(wildcards.curve, wildcards.batch)),
+        mem_mb=lambda wildcards: 3000 + 1000 * len(plan().batch_names(wildcards.curve, wildcards.batch)),
         runtime=120,
     params:
         settings=lambda wildcards: SETTINGS.path(wildcards.curve),
-        members=lambda wildcards: PLAN.batch_members(wildcards.curve, wildcards.batch),
+        members=lambda wildcards: plan().batch_members(wildcards.curve, wildcards.batch),
         resume="results/.resume/paths/{curve}/{batch}.h5",
         code=script_code("evaluate_curves.py"),
     script:
@@ -45,7 +45,7 @@ rule curve:
     params:
         # what made the file (the batch folder itself is temporary): a change reruns the batch
         settings=lambda wildcards: SETTINGS.path(wildcards.curve),
-        batch=lambda wildcards: PLAN.batch_names(wildcards.curve, curve_batch(wildcards)),
+        batch=lambda wildcards: plan().batch_names(wildcards.curve, curve_batch(wildcards)),
         member=".",
         code=[script_code("evaluate_curves.py"), script_code("file_member.py")],
     script:
@@ -54,7 +54,7 @@ rule curve:
 
 rule chain:
     input:
-        unpack(lambda wildcards: PLAN.chain_files(wildcards.a, wildcards.b)),
+        unpack(lambda wildcards: plan().chain_files(wildcards.a, wildcards.b)),
     output:
         "results/paths/chain/{a}__{b}.h5",
     log:
@@ -80,7 +80,9 @@ localrules:
 
 rule path_summary:
     input:
-        PLAN.summary_paths(),
+        # the paths the plan made, given what every seed reached (its points file says why a path is missing)
+        paths=lambda wildcards: plan().summary_paths(),
+        points=POINTS,
     output:
         "results/paths/summary.csv",
     log:
@@ -93,6 +95,7 @@ rule path_summary:
         runtime=5,
     params:
         zero_error=config["claims"]["zero_error"],
+        planned=FULL_PLAN.summary_paths(),
         code=script_code("summarise_paths.py"),
     script:
         "../workflow_scripts/summarise_paths.py"

@@ -27,12 +27,13 @@ rule train:
         "../workflow_scripts/train_seeds.py"
 
 
-# Cheap: hard links, run where Snakemake runs.
+# Cheap: hard links, run where Snakemake runs. A checkpoint: what the seed reached (points.json) decides
+# which paths the run plans (grokscape/planning/plan.py).
 localrules:
     seed_run,
 
 
-rule seed_run:
+checkpoint seed_run:
     input:
         lambda wildcards: f"results/groups/{group_of(wildcards.seed, SEED_GROUPS, 'train.seeds')[0]}",
     output:

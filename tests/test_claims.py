@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from grokscape.output import claims as C
+from grokscape.planning.claim_inputs import unit_gaps
 
 TH = C.ClaimThresholds()
 T = np.linspace(0, 1, 21)
@@ -163,3 +164,33 @@ def test_a1_no_barrier_after_alignment_holds_and_an_unfinished_alignment_decides
     claim = C.a1_aligned_generalisations(raw, unfinished, TH)
     assert claim["verdict"] == "undecided" and "align.max_iterations" in claim["reason"]
     assert C.CLAIMS["A1"].source == "grokscape"
+
+
+def test_a_seed_that_never_grokked_counts_as_not_reached_in_every_claim_that_needs_its_point_2():
+    """Seeds 0 and 2 grokked, seed 1 memorised only: its paths 1→2 and the pairs needing its point 2 are
+    missing (`unit_gaps` finds them from the records), the pairs of point 1 are decided."""
+    points = {0: record(300, 2400), 1: record(280, None), 2: record(290, 2000)}
+    wide = path(np.zeros_like(T), 0.9 - bump(0.5, 0.6), 0.8 - bump(0.5, 0.5))
+    pairs = {(0, 1): C.PairTables(across_memorised=wide), (1, 2): C.PairTables(across_memorised=wide)}
+    gaps = unit_gaps([0, 1, 2], points)
+    assert gaps["across_grokked"] == {"seed0-seed1": (1, "never grokked within 4,000 epochs")} | {
+        "seed1-seed2": (1, "never grokked within 4,000 epochs")
+    }
+    assert gaps["across_memorised"] == {} and set(gaps["segment"]) == {"seed1"}
+    claims = {c["claim"]: c for c in C.evaluate_claims(points, {0: _seed(0.0), 2: _seed(0.0)}, pairs, TH, gaps)}
+    assert claims["C2"]["verdict"] == "holds for 2 of 3; 1 never grokked within 4,000 epochs"
+    assert list(claims["C2"]["units"]) == ["seed0", "seed1", "seed2"] and not claims["C2"]["holds"]
+    assert claims["C2"]["counts"] == {"holds": 2, "does not hold": 0, "undecided": 0, "units": 3, "not reached": 1}
+    assert claims["C2"]["quantities"] == claims["C2"]["units"]["seed0"]["quantities"]  # a decided unit's
+    assert claims["C5"]["verdict"] == "holds" and claims["C5"]["counts"]["units"] == 2
+    assert claims["C6"]["verdict"] == "holds for 0 of 2; 2 never grokked within 4,000 epochs"
+    assert claims["C6"]["units"]["seed1-seed2"]["reason"] == "seed 1 never grokked within 4,000 epochs"
+    assert not claims["C6"]["reasons"]  # no unit is undecided: not reached is no undecided verdict
+    text = C.claims_markdown(list(claims.values()))
+    assert "| seed1 | not reached | seed 1 never grokked within 4,000 epochs |" in text
+
+
+def record(memorized, grokked) -> dict:
+    """A points.json record of a seed trained for 4,000 epochs."""
+    best = {"train_acc": 1.0, "val_acc": 1.0 if grokked else 0.9}
+    return {"memorized": memorized, "grokked": grokked, "best": best, "last_epoch": 4000}

@@ -136,6 +136,10 @@ CURVE_RULES = PLANES | {
 FITTED_RULES = CURVE_RULES - {"fig8"}  # polylines and Bézier curves only: figure 8 draws segments
 SHARPNESS = {"sharpness", "sharpness_figure", "all"}  # through training, results/seed{S}/sharpness.h5
 AFTER_TRAINING = PATH_RULES | FIGURES | SHARPNESS | {"train", "seed_run", "align"}
+# What a dry run shows when training reruns: the rule `seed_run` is a checkpoint, whose points decide the paths
+# planned, so the path jobs appear once training has filed them (test_changed_training_reruns_all_after_it).
+THROUGH_TRAINING = AFTER_TRAINING - {"curves", "curve", "chain", "align", "fig4", "path_figure", "fig8"} - PLANES
+THROUGH_TRAINING |= {"all"}
 ALIGNED = {
     "align",
     "curves",
@@ -150,12 +154,12 @@ ALIGNED = {
 CONFIG_TABLE = {"configuration_table"}  # the report's record of the settings changes with any setting
 
 CONFIG_EDITS = {  # (section, key, new value): rules planned
-    ("task", "data_seed", 1): AFTER_TRAINING | {"dataset"} | CONFIG_TABLE,
-    ("model", "d_mlp", 64): AFTER_TRAINING | CONFIG_TABLE,
-    ("train", "lr", 0.02): AFTER_TRAINING | CONFIG_TABLE,
-    ("train", "snapshot_every", 25): AFTER_TRAINING | CONFIG_TABLE,
-    ("points", "val_acc", 0.99): AFTER_TRAINING | CONFIG_TABLE,
-    ("device", None, "auto"): AFTER_TRAINING | CONFIG_TABLE,
+    ("task", "data_seed", 1): THROUGH_TRAINING | {"dataset"} | CONFIG_TABLE,
+    ("model", "d_mlp", 64): THROUGH_TRAINING | CONFIG_TABLE,
+    ("train", "lr", 0.02): THROUGH_TRAINING | CONFIG_TABLE,
+    ("train", "snapshot_every", 25): THROUGH_TRAINING | CONFIG_TABLE,
+    ("points", "val_acc", 0.99): THROUGH_TRAINING | CONFIG_TABLE,
+    ("device", None, "auto"): THROUGH_TRAINING | CONFIG_TABLE,
     ("paths", "n_points", 5): PATH_RULES | CONFIG_TABLE,
     ("polyline", "epochs", 20): FITTED_RULES | CONFIG_TABLE,
     ("paths", "sharpness_points", 3): CURVE_RULES | CONFIG_TABLE,
@@ -173,14 +177,14 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("planes", "grid", 5): PLANES | CONFIG_TABLE,
     ("planes", "margin", 0.5): PLANES | CONFIG_TABLE,
     ("paths", "per_job", 20): CURVE_RULES | CONFIG_TABLE,  # every curve refitted in its batch
-    ("train", "init_scale", 2.0): AFTER_TRAINING | CONFIG_TABLE,
-    ("task", "train_fraction", 0.6): AFTER_TRAINING | {"dataset"} | CONFIG_TABLE,
-    ("model", "n_heads", 2): AFTER_TRAINING | CONFIG_TABLE,
-    ("train", "weight_decay", 0.5): AFTER_TRAINING | CONFIG_TABLE,
-    ("train", "batch_size", 256): AFTER_TRAINING | CONFIG_TABLE,
-    ("train", "epochs_after_grok", 30): AFTER_TRAINING | CONFIG_TABLE,
-    ("train", "seeds_per_job", 2): AFTER_TRAINING | CONFIG_TABLE,  # both seeds in one job: retrained
-    ("points", "train_acc", 0.99): AFTER_TRAINING | CONFIG_TABLE,
+    ("train", "init_scale", 2.0): THROUGH_TRAINING | CONFIG_TABLE,
+    ("task", "train_fraction", 0.6): THROUGH_TRAINING | {"dataset"} | CONFIG_TABLE,
+    ("model", "n_heads", 2): THROUGH_TRAINING | CONFIG_TABLE,
+    ("train", "weight_decay", 0.5): THROUGH_TRAINING | CONFIG_TABLE,
+    ("train", "batch_size", 256): THROUGH_TRAINING | CONFIG_TABLE,
+    ("train", "epochs_after_grok", 30): THROUGH_TRAINING | CONFIG_TABLE,
+    ("train", "seeds_per_job", 2): THROUGH_TRAINING | CONFIG_TABLE,  # both seeds in one job: retrained
+    ("points", "train_acc", 0.99): THROUGH_TRAINING | CONFIG_TABLE,
     ("polyline", "seed", 1): FITTED_RULES | CONFIG_TABLE,
     ("bezier", "degree", 3): {"curves", "curve", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
     ("sharpness", "seed", 1): CURVE_RULES | SHARPNESS | CONFIG_TABLE,
@@ -189,7 +193,7 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("claims", "grok_ratio", 3.0): {"claims", "results_table", "all"} | CONFIG_TABLE,
     ("claims", "wide_margin", 0.2): {"claims", "results_table", "all"} | CONFIG_TABLE,
     ("claims", "hill_prominence", 0.2): {"claims", "results_table", "all"} | CONFIG_TABLE,
-    ("train", "weight_norm", 20.0): AFTER_TRAINING | CONFIG_TABLE,
+    ("train", "weight_norm", 20.0): THROUGH_TRAINING | CONFIG_TABLE,
     # the sweeps are not part of the default run: their settings rerun nothing of it
     ("sweeps", "max_epochs", 10): set(),
     ("sweeps", "val_acc", 0.9): set(),
@@ -212,6 +216,17 @@ def test_changed_setting_reruns_exactly_what_depends_on_it(workflow_copy, sectio
         config[section][key] = value
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
     assert set(jobs_planned(workflow_copy)) == CONFIG_EDITS[section, key, value]
+
+
+def test_changed_training_reruns_all_after_it_once_training_has_filed_its_points(workflow_copy):
+    """A dry run cannot see past the checkpoint `seed_run` while training must rerun; once it has filed the new
+    points (`--until seed_run`), every rule after training is planned again."""
+    config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
+    config["train"]["snapshot_every"] = 25  # the same trajectory and points, more snapshots
+    (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
+    assert set(jobs_planned(workflow_copy)) == THROUGH_TRAINING | CONFIG_TABLE
+    snakemake(workflow_copy, "--until", "seed_run")
+    assert set(jobs_planned(workflow_copy)) == AFTER_TRAINING - {"train", "seed_run"} | CONFIG_TABLE
 
 
 def test_changed_sweep_grids_and_base_rerun_nothing_of_the_default_run(workflow_copy):
@@ -240,10 +255,12 @@ def test_added_seed_trains_only_that_seed(workflow_copy):
     config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
     config["train"]["seeds"] = [0, 1, 2]
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
+    assert jobs_planned(workflow_copy, "results/seed2/points.json") == {"train": 1, "seed_run": 1}
+    snakemake(workflow_copy, "results/seed2/points.json")  # the paths it adds are planned from its points
     planned = jobs_planned(workflow_copy)
     # its own segment, chain and polyline 1→2 and the pair (1, 2)'s polylines: no earlier path reruns
     # ... and its segments and polylines 1→1′, 2→2′ raw and aligned (6 more, 2 aligns)
-    assert planned["train"] == 1 and planned["chain"] == 1 and planned["curve"] == planned["curves"] == 10, planned
+    assert "train" not in planned and planned["chain"] == 1 and planned["curve"] == planned["curves"] == 10, planned
     assert planned["align"] == 2, planned
     outputs = [line for line in snakemake(workflow_copy, "-n").stdout.splitlines() if "output:" in line]
     assert len([o for o in outputs if "results/paths/" in o]) == 12  # 11 paths + summary
@@ -325,17 +342,17 @@ CODE_EDITS = {  # (library module or script under workflow_scripts/, edit): rule
     ("grokscape/numerics/model.py", "comment"): set(),
     ("grokscape/output/plotting.py", "comment"): set(),
     ("train_seeds.py", "comment"): set(),
-    ("file_member.py", "code"): AFTER_TRAINING,  # re-filed from the group folders, which are temporary: recomputed
+    ("file_member.py", "code"): THROUGH_TRAINING,  # re-filed from the group folders, which are temporary: recomputed
     ("grokscape/output/plotting.py", "code"): FIGURES,
     ("plot_fig1.py", "code"): {"fig1", "all"},
     ("grokscape/output/claims.py", "code"): {"claims", "results_table", "all"},
     ("grokscape/output/pathfiles.py", "code"): PATH_RULES,
-    ("grokscape/numerics/data.py", "code"): AFTER_TRAINING | {"dataset"},
-    ("grokscape/numerics/training.py", "code"): AFTER_TRAINING,
+    ("grokscape/numerics/data.py", "code"): THROUGH_TRAINING | {"dataset"},
+    ("grokscape/numerics/training.py", "code"): THROUGH_TRAINING,
     ("grokscape/numerics/fitting.py", "code"): PATH_RULES - {"chain", "fig4"},  # chains fit nothing
     ("grokscape/numerics/landscape.py", "code"): PATH_RULES | SHARPNESS,
     ("grokscape/numerics/sharpness.py", "code"): CURVE_RULES | SHARPNESS,
-    ("grokscape/settings.py", "code"): AFTER_TRAINING,
+    ("grokscape/settings.py", "code"): THROUGH_TRAINING,
     ("grokscape/curve_settings.py", "code"): PATH_RULES | SHARPNESS,
     ("grokscape/fit_settings.py", "code"): PATH_RULES - {"chain", "fig4"},
     ("grokscape/numerics/alignment.py", "code"): PATH_RULES | {"align"},  # path jobs measure distances with it
@@ -531,3 +548,58 @@ def test_aligned_checkpoint_by_name_runs_one_align_and_one_path(workflow_copy):
     assert planned == {"align": 1, "curves": 1, "curve": 1}, planned
     result = snakemake(workflow_copy, "-n", "results/paths/chain/seed0-mem__seed0-grok@seed1-grok.h5", check=False)
     assert result.returncode != 0 and "aligned checkpoints (@) have none" in result.stdout
+
+
+def test_a_seed_that_never_reaches_its_points_is_counted_not_a_crash(tmp_path):
+    """Seed 0 trains for two epochs (its files kept while seeds 1 and 2 train for the configured epochs: a
+    run of mixed settings, `--rerun-triggers mtime`), far too few to memorise, let alone grok. The default
+    run plans around it: its paths are left out and said so, the figures draw the first seeds that reached
+    their points and say so, and every claim counts it."""
+    short = {"polyline": {"epochs": 50}, "bezier": {"epochs": 50}, "planes": {"grid": 5}}
+    workdir = new_workdir(tmp_path, {"train": {"seeds": [0], "max_epochs": 2}, **short})
+    snakemake(workdir, "results/seed0/points.json")
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["train"].update(seeds=[0, 1, 2], max_epochs=3000)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(workdir, "--rerun-triggers", "mtime")
+    results = workdir / "results"
+    points = {seed: json.loads((results / f"seed{seed}/points.json").read_text()) for seed in (0, 1, 2)}
+    assert points[0]["memorized"] is None and points[0]["last_epoch"] == 2
+    assert all(points[seed]["grokked"] for seed in (1, 2))
+    why = "never memorised within 2 epochs"
+    claims = {c["claim"]: c for c in json.loads((results / "claims.json").read_text())}
+    for name in ("C2", "C3", "C4", "S1"):  # per seed
+        assert claims[name]["verdict"].endswith(f"; 1 {why}") and claims[name]["counts"]["units"] == 3
+        assert claims[name]["units"]["seed0"] == {
+            "verdict": "not reached",
+            "holds": None,
+            "reason": f"seed 0 {why}",
+            "quantities": {},
+            "missed": why,
+        }
+        assert claims[name]["units"]["seed1"]["verdict"] != "not reached"
+    assert claims["C5"]["units"]["seed0-seed1"]["verdict"] == "not reached"
+    assert claims["C6"]["verdict"].endswith("; 1 never grokked within 2 epochs")
+    assert claims["C5"]["units"]["seed1-seed2"]["verdict"] != "not reached" and claims["C6"]["counts"]["units"] == 2
+    assert claims["C1"]["units"]["seed0"]["verdict"] == "undecided"  # C1 reads the points themselves
+    markdown = (results / "claims.md").read_text()
+    assert f"| seed0 | not reached | seed 0 {why} |" in markdown
+    assert "| 0 |  |  | 2 |  | 0.0" in markdown.split("## What each seed reached")[1]
+    summary = pd.read_csv(results / "paths/summary.csv")
+    left_out = summary[summary["not_evaluated"].notna()]
+    assert set(left_out["start"]) == {"seed0-mem", "seed0-grok"} and left_out["train_loss_barrier"].isna().all()
+    assert left_out["not_evaluated"].str.startswith("seed 0 never ").all()
+    evaluated = summary[summary["not_evaluated"].isna()]
+    assert not evaluated["start"].str.startswith("seed0").any() and len(evaluated) == 15
+    note = "seed 0 never memorised within 2 epochs: drawn seed 1 instead"
+    assert f"seed1-mem__seed1-grok.h5; {note}" in (results / "logs/figures/fig2.log").read_text()
+    assert "seed1-mem__seed2-mem.h5; seed 0" in (results / "logs/figures/fig6.log").read_text()
+    assert sorted(p.name for p in (results / "planes/polyline").glob("*.pdf")) == [
+        "seed1-mem__seed1-grok.pdf",
+        "seed1-mem__seed2-mem.pdf",
+    ]
+    result = snakemake(
+        workdir, "results/paths/chain/seed0-mem__seed0-grok.h5", "--rerun-triggers", "mtime", check=False
+    )
+    assert result.returncode != 0 and "seed 0 never reached train_acc >= 1.0 (points.train_acc)" in result.stdout
+    assert not (results / "paths/chain/seed0-mem__seed0-grok.h5").exists()

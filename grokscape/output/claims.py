@@ -5,7 +5,8 @@ Each claim is decided per unit — every seed, or every pair of consecutive seed
 compare two runs — and reported as "holds for k of N" with the spread of every measured quantity.
 A unit's verdict is "holds", "does not hold" or "undecided": a claim that rests on a fitted curve
 is undecided, with the reason and the measured max train error, when that curve did not connect
-its endpoints (an unconverged instrument refutes nothing).
+its endpoints (an unconverged instrument refutes nothing). A unit whose seed never reached a point
+its paths need (a seed that never grokked) has no tables: it is counted as "not reached", with why.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from scipy.signal import find_peaks
 
 Table = Mapping[str, np.ndarray]
 HOLDS, FAILS, UNDECIDED = "holds", "does not hold", "undecided"
+NOT_REACHED = "not reached"  # a unit whose training never reached a point its paths need: counted, not decided
 
 
 @dataclass(frozen=True)
@@ -308,15 +310,18 @@ def decide(claim: Claim, units: Mapping[str, dict], th: ClaimThresholds) -> dict
         verdict = f"holds for {counts[HOLDS]} of {n}" + (
             f", undecided for {counts[UNDECIDED]}" if counts[UNDECIDED] else ""
         )
-    first = next(iter(units.values()), {"quantities": {}})
+    missing = _not_reached_counts(units)
+    if missing:
+        verdict += "".join(f"; {k} {why}" for why, k in missing.items())
+    first = next((u for u in units.values() if u["verdict"] != NOT_REACHED), {"quantities": {}})
     return {
         "claim": claim.name,
         "statement": claim.statement,
         "source": claim.source,
         "verdict": verdict,
         "holds": counts[HOLDS] == n > 0,
-        "counts": {**counts, "units": n},
-        "reasons": sorted({u["reason"] for u in units.values() if u["reason"]}),
+        "counts": {**counts, "units": n, **({NOT_REACHED: sum(missing.values())} if missing else {})},
+        "reasons": sorted({u["reason"] for u in units.values() if u["reason"] and u["verdict"] != NOT_REACHED}),
         "quantities": first["quantities"],
         "spread": spread({name: u["quantities"] for name, u in units.items()}),
         "units": units,
@@ -352,8 +357,8 @@ class SeedTables:
 class PairTables:
     """The polylines between two seeds that C5 and C6 rest on."""
 
-    across_memorised: Table
-    across_grokked: Table
+    across_memorised: Table | None = None  # None where a seed of the pair never memorised ...
+    across_grokked: Table | None = None  # ... never grokked
     grokked_segment: Table | None = None  # A1: the segment 2→2′ as trained ...
     aligned_grokked_segment: Table | None = None  # ... and with 2′ aligned to 2
 
@@ -363,8 +368,10 @@ def evaluate_claims(
     seeds: Mapping[int, SeedTables],
     pairs: Mapping[tuple[int, int], PairTables],
     th: ClaimThresholds,
+    gaps: Mapping[str, Mapping[str, tuple[int, str]]] | None = None,
 ) -> list[dict]:
-    """C1–C4 for every seed, C5, C6 and A1 for every pair of consecutive seeds (when there are two)."""
+    """C1–C4 for every seed, C5, C6 and A1 for every pair of consecutive seeds (when there are two); `gaps`
+    (role -> {unit: (seed, why)}, `claim_inputs.unit_gaps`) are the units left without tables."""
     per_seed = {f"seed{s}": tables for s, tables in sorted(seeds.items())}
     per_pair = {f"seed{a}-seed{b}": tables for (a, b), tables in sorted(pairs.items())}
     units = {
@@ -372,8 +379,16 @@ def evaluate_claims(
         "C2": {name: c2_segment(t.segment, th) for name, t in per_seed.items()},
         "C3": {name: c3_chain(t.chain, th) for name, t in per_seed.items()},
         "C4": {name: c4_polyline(t.polyline, t.segment, th) for name, t in per_seed.items()},
-        "C5": {name: c5_two_memorisations(t.across_memorised, th) for name, t in per_pair.items()},
-        "C6": {name: c6_two_generalisations(t.across_grokked, th) for name, t in per_pair.items()},
+        "C5": {
+            name: c5_two_memorisations(t.across_memorised, th)
+            for name, t in per_pair.items()
+            if t.across_memorised is not None
+        },
+        "C6": {
+            name: c6_two_generalisations(t.across_grokked, th)
+            for name, t in per_pair.items()
+            if t.across_grokked is not None
+        },
         "S1": {name: s1_sharpness(t.segment, th) for name, t in per_seed.items()},
         "A1": {
             name: a1_aligned_generalisations(t.grokked_segment, t.aligned_grokked_segment, th)
@@ -381,7 +396,8 @@ def evaluate_claims(
             if t.aligned_grokked_segment is not None
         },
     }
-    return [decide(CLAIMS[name], decided, th) for name, decided in units.items() if decided]
+    units = {name: {**decided, **_not_reached_units(name, gaps or {})} for name, decided in units.items()}
+    return [decide(CLAIMS[name], _in_seed_order(decided), th) for name, decided in units.items() if decided]
 
 
 def claims_markdown(claims: Sequence[dict]) -> str:
@@ -403,6 +419,7 @@ def claims_markdown(claims: Sequence[dict]) -> str:
         lines += ["| unit | verdict | measured |", "|---|---|---|"]
         for unit, decided in c["units"].items():
             measured = "; ".join(f"{k} = {_fmt(v)}" for k, v in decided["quantities"].items())
+            measured = decided["reason"] if decided["verdict"] == NOT_REACHED else measured
             lines.append(f"| {unit} | {decided['verdict']} | {measured} |")
     return "\n".join(lines) + "\n"
 
@@ -421,3 +438,40 @@ def _fmt(value) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_fmt(v) for v in value) + "]"
     return str(value)
+
+
+# The units a claim cannot decide because a seed never reached a point: the roles (claim_inputs) each rests on.
+RESTS_ON = {
+    "C2": ("segment",),
+    "C3": ("chain",),
+    "C4": ("polyline", "segment"),
+    "C5": ("across_memorised",),
+    "C6": ("across_grokked",),
+    "S1": ("segment",),
+    "A1": ("grokked_segment", "aligned_grokked_segment"),
+}
+
+
+def _not_reached_units(claim: str, gaps: Mapping[str, Mapping[str, tuple[int, str]]]) -> dict[str, dict]:
+    units = {}
+    for role in RESTS_ON.get(claim, ()):
+        for unit, (seed, why) in gaps.get(role, {}).items():
+            reason = f"seed {seed} {why}"
+            units.setdefault(
+                unit, {"verdict": NOT_REACHED, "holds": None, "reason": reason, "quantities": {}, "missed": why}
+            )
+    return units
+
+
+def _not_reached_counts(units: Mapping[str, dict]) -> dict[str, int]:
+    """How many units were not reached, by why ("never grokked within 4,000 epochs")."""
+    counts: dict[str, int] = {}
+    for unit in units.values():
+        if unit["verdict"] == NOT_REACHED:
+            counts[unit["missed"]] = counts.get(unit["missed"], 0) + 1
+    return counts
+
+
+def _in_seed_order(units: Mapping[str, dict]) -> dict[str, dict]:
+    """Units (`seed3`, `seed3-seed4`) ordered by their seeds, as numbers."""
+    return dict(sorted(units.items(), key=lambda item: [int(s) for s in item[0].replace("seed", " ").split("-")]))

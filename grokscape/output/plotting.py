@@ -127,9 +127,10 @@ def _path_title(attrs: Mapping) -> str:
     )
 
 
-def path_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path: str, style: Style) -> None:
+def path_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path: str, style: Style, note: str) -> None:
     """Figures 2, 5, 6, 7: one row per path, each on its own scales, so a comparison segment with a
-    large barrier never flattens the curve the figure is about; one legend below all panels."""
+    large barrier never flattens the curve the figure is about; one legend below all panels; `note`, when
+    not empty, says why the figure draws other seeds than the first (`Plan.figure_note`)."""
     curvature = any("sharpness_t" in columns for columns, _ in paths)  # a fourth panel: sharpness
     n_panels = 4 if curvature else 3
     fig, axes = plt.subplots(len(paths), n_panels, figsize=(4.7 * n_panels, 3.6 * len(paths)), squeeze=False)
@@ -142,6 +143,8 @@ def path_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path:
             row[3].axis("off")
         row[1].set_title(_path_title(attrs), fontsize=10)
     legend = {label: h for ax in axes[0] for h, label in zip(*ax.get_legend_handles_labels(), strict=True)}
+    if note:
+        fig.suptitle(note, fontsize=10)
     fig.tight_layout(rect=(0, 0.06 / len(paths), 1, 1))
     fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=len(legend), fontsize=8, frameon=False)
     save(fig, path, style)
@@ -212,9 +215,9 @@ def fits_figure(fits: Sequence[tuple[np.ndarray, Mapping]], zero_error: float, p
     save(fig, path, style)
 
 
-def figure4(columns: Mapping[str, np.ndarray], attrs: Mapping, path: str, style: Style) -> None:
+def figure4(columns: Mapping[str, np.ndarray], attrs: Mapping, path: str, style: Style, note: str) -> None:
     """Chain: first and last segment as rows of three panels, then loss, error and gradient norm along
-    the whole chain (what C3 compares)."""
+    the whole chain (what C3 compares); `note` as in `path_figure`."""
     nodes = np.asarray(columns["node_epochs"])
     fig = plt.figure(figsize=(14, 11))
     grid = fig.add_gridspec(3, 3, height_ratios=(1, 1, 1.1))
@@ -233,14 +236,17 @@ def figure4(columns: Mapping[str, np.ndarray], attrs: Mapping, path: str, style:
         ax.set_xticks(np.arange(n_segments + 1), [str(e) for e in nodes], rotation=90, fontsize=6)
         ax.set(xlabel="chain node (epoch)", ylabel=ylabel, title=f"{ylabel} along the whole chain")
     strips[0].set_yscale("log")
-    fig.suptitle(f"chain of segments through the snapshots of {attrs['start']} → {attrs['end']}")
+    fig.suptitle(f"chain of segments through the snapshots of {attrs['start']} → {attrs['end']}" + _line(note))
     fig.tight_layout()
     save(fig, path, style)
 
 
-def alignment_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path: str, style: Style) -> None:
+def alignment_figure(
+    paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path: str, style: Style, note: str
+) -> None:
     """Figure 8: train error, validation error and train loss along segments between two seeds, each drawn
-    dashed between the seeds' own weights and solid with the second aligned to the first (`B@A`)."""
+    dashed between the seeds' own weights and solid with the second aligned to the first (`B@A`); `note` as
+    in `path_figure`."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     colors = {}
     for columns, attrs in paths:
@@ -253,8 +259,15 @@ def alignment_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], 
     for ax, ylabel in zip(axes, ("train error", "validation error", "train loss (CE + L2)"), strict=True):
         ax.set(xlabel="t", ylabel=ylabel)
     axes[2].set_yscale("log")
-    fig.suptitle("segments between two seeds: raw (dashed) and after aligning the second to the first (solid)")
+    fig.suptitle(
+        "segments between two seeds: raw (dashed) and after aligning the second to the first (solid)" + _line(note)
+    )
     handles, labels = axes[0].get_legend_handles_labels()
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     save(fig, path, style)
+
+
+def _line(note: str) -> str:
+    """`note` on a line of its own below a title, or nothing."""
+    return f"\n{note}" if note else ""

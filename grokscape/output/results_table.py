@@ -11,12 +11,13 @@ from typing import Any
 import pandas as pd
 
 POINT_FIELDS = ("memorized", "grokked", "last_epoch", "diverged")
+BEST_FIELDS = ("train_acc", "val_acc")
 FIRST_PATH_COLUMNS = ("kind", "start", "end", "start_epoch", "end_epoch")
 
 
 def results_markdown(points: Mapping[int, Mapping], summary: pd.DataFrame, claims: Sequence[Mapping]) -> str:
     """Points per seed, every evaluated path's summary row, and the claims' verdicts, as Markdown."""
-    seeds = pd.DataFrame([{"seed": seed, **{k: p.get(k) for k in POINT_FIELDS}} for seed, p in sorted(points.items())])
+    seeds = points_frame(points)
     columns = [c for c in FIRST_PATH_COLUMNS if c in summary] + [c for c in summary if c not in FIRST_PATH_COLUMNS]
     verdicts = pd.DataFrame(
         [
@@ -28,12 +29,31 @@ def results_markdown(points: Mapping[int, Mapping], summary: pd.DataFrame, claim
     return "\n".join(
         [
             "## Points per seed (results/seed*/points.json)\n",
-            _table(seeds),
+            markdown_table(seeds),
             "## Paths (results/paths/summary.csv)\n",
-            _table(summary[columns]),
+            markdown_table(summary[columns]),
             "## Claims (results/claims.md)\n",
-            _table(verdicts),
+            markdown_table(verdicts),
         ]
+    )
+
+
+def points_frame(points: Mapping[int, Mapping], best: bool = False) -> pd.DataFrame:
+    """One row per seed: its points' epochs, last epoch, divergence and, with `best`, its best accuracies."""
+    rows = []
+    for seed, record in sorted(points.items()):
+        row = {"seed": seed, **{k: record.get(k) for k in POINT_FIELDS}}
+        rows.append(row | ({f"best_{k}": record["best"][k] for k in BEST_FIELDS} if best else {}))
+    return pd.DataFrame(rows)
+
+
+def seeds_markdown(points: Mapping[int, Mapping]) -> str:
+    """What each seed's training reached, when some seed missed a point: the claims count those seeds as not
+    reached, and this table says how far they got."""
+    if all(record["memorized"] is not None and record["grokked"] is not None for record in points.values()):
+        return ""
+    return "\n## What each seed reached (results/seed*/points.json)\n\n" + markdown_table(
+        points_frame(points, best=True)
     )
 
 
@@ -43,7 +63,7 @@ def _asker(claim: Mapping) -> str:
     return "" if source == "paper" else f" ({source}'s question, not the paper's)"
 
 
-def _table(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines) + "\n"

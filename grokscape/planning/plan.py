@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from grokscape.errors import ConfigError, PointNotReachedError
-from grokscape.planning.claim_inputs import PAIR_ROLES, SEED_ROLES, Role, input_name
+from grokscape.planning.claim_inputs import Role, consecutive_pairs, input_name, units
 from grokscape.planning.endpoints import Endpoint
 from grokscape.planning.job_groups import BATCH_PATTERN, curve_batches, names_in_batch
 from grokscape.planning.path_names import (
@@ -30,7 +30,7 @@ from grokscape.planning.path_names import (
     parse_path,
     path_file,
 )
-from grokscape.planning.points import POINT_KEYS, has_point, missed, point_epoch
+from grokscape.planning.points import POINT_KEYS, has_point, missed, point_epoch, points_file
 
 Records = Callable[[int], Mapping]  # a seed's points.json record (may raise while it is not filed yet)
 
@@ -90,11 +90,6 @@ class Plan:
         """Why `seed` lacks one of `points`, in a few words ("" when it reached them all)."""
         point = next((p for p in points if not self.reached(seed, p)), None)
         return "" if point is None else missed(self._records(seed), point)
-
-    @property
-    def pairs(self) -> list[tuple[int, int]]:
-        """The pairs of consecutive configured seeds, which the claims and the paths between seeds compare."""
-        return list(zip(self.seeds[:-1], self.seeds[1:], strict=True))
 
     # figures
 
@@ -157,10 +152,9 @@ class Plan:
         """Input name -> path of every table the claims rest on whose seeds reached its points: segment, chain
         and polyline 1→2 of every seed (C2–C4, S1), then per pair of consecutive seeds the polylines 1→1′ and
         2→2′ (C5, C6) and the segment 2→2′ raw and aligned (A1)."""
-        units = [((seed,), SEED_ROLES) for seed in self.seeds] + [(pair, PAIR_ROLES) for pair in self.pairs]
         return {
             input_name(name, seeds): role.path(seeds)
-            for seeds, roles in units
+            for seeds, roles in units(self.seeds)
             for name, role in roles.items()
             if self._unit_reached(seeds, role)
         }
@@ -173,7 +167,7 @@ class Plan:
         between the seeds' own weights and with the second aligned to the first (`B@A`)."""
         return [
             path_file(kind, f"seed{a}-{point}", end)
-            for a, b in self.pairs
+            for a, b in consecutive_pairs(self.seeds)
             for point in POINT_KEYS
             if self.reached(a, point) and self.reached(b, point)
             for kind in (SEGMENT, POLYLINE)
@@ -246,10 +240,11 @@ class Plan:
                 )
         for seed, point in endpoint.named_points:
             self._check_reached(seed, point)
-        own = f"results/seed{endpoint.seed}"
         return {
-            "checkpoints": f"results/aligned/{name}.h5" if endpoint.aligned_to else f"{own}/checkpoints.h5",
-            "points": f"{own}/points.json",
+            "checkpoints": f"results/aligned/{name}.h5"
+            if endpoint.aligned_to
+            else f"results/seed{endpoint.seed}/checkpoints.h5",
+            "points": points_file(endpoint.seed),
         }
 
     def endpoint_files(self, a: str, b: str) -> dict[str, str]:
@@ -287,3 +282,14 @@ class Plan:
         """Every checkpoint and points file the curves of a batch start or end at."""
         files = {path for member in self.batch_members(kind, label) for path in member["files"].values()}
         return sorted(files - {"results/dataset.h5"})
+
+
+def left_out_reason(path: str, records: Mapping[int, Mapping]) -> str:
+    """Why a plan with these records leaves the path `path` out: the first of its endpoints' named points that
+    was not reached ("seed 0 never grokked within 100 epochs (best val_acc 0.8312)"); "" when none is missing."""
+    _, start, end = parse_path(path)
+    for name in (start, end):
+        for seed, point in Endpoint.parse(name).named_points:
+            if not has_point(records[seed], point):
+                return f"seed {seed} {missed(records[seed], point, best=True)}"
+    return ""

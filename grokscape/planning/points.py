@@ -3,14 +3,19 @@ seed's training reached, as its points.json record says."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from grokscape.errors import PointNotReachedError
 
 # The named points of a seed: its record's key, the accuracy that defines it, and the verb for a seed missing it.
 POINT_KEYS = {"mem": ("memorized", "train_acc"), "grok": ("grokked", "val_acc")}
 POINT_VERBS = {"mem": "memorised", "grok": "grokked"}
+POINTS_FILE = "results/seed{seed}/points.json"  # what a seed's training reached, filed by the rule `seed_run`
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,35 @@ def point_epoch(record: dict, point: str, seed: int) -> int:
     return int(epoch)
 
 
-def missed(record: dict, point: str) -> str:
-    """Why a seed has no point `point`, in a few words: "never grokked within 4,000 epochs"."""
+def missed(record: dict, point: str, best: bool = False) -> str:
+    """Why a seed has no point `point`, in a few words: "never grokked within 4,000 epochs", with `best` its best
+    accuracy too ("(best val_acc 0.8312)")."""
     if record.get("diverged"):
-        return f"diverged at epoch {record['diverged']:,} before it {POINT_VERBS[point]}"
-    return f"never {POINT_VERBS[point]} within {record['last_epoch']:,} epochs"
+        why = f"diverged at epoch {record['diverged']:,} before it {POINT_VERBS[point]}"
+    else:
+        why = f"never {POINT_VERBS[point]} within {record['last_epoch']:,} epochs"
+    metric = POINT_KEYS[point][1]
+    return f"{why} (best {metric} {record['best'][metric]:.4f})" if best else why
+
+
+def points_file(seed: int) -> str:
+    return POINTS_FILE.format(seed=seed)
+
+
+def seed_of(path: str | Path) -> int:
+    """The seed whose points file `path` is."""
+    match = re.search(r"seed([0-9]+)/points\.json$", str(path))
+    if match is None:
+        raise ValueError(f"{path} is no points file (results/seed<S>/points.json)")
+    return int(match.group(1))
+
+
+def read_record(path: str | Path) -> dict:
+    """A points.json record, read once per version of the file (planning asks for it many times)."""
+    stat = Path(path).stat()
+    return _read_record(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _read_record(path: str, mtime_ns: int, size: int) -> dict:
+    return json.loads(Path(path).read_text())
