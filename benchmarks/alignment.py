@@ -23,13 +23,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
-from bench import interleaved_medians, machine, median_seconds  # noqa: E402
+from bench import PAPER, interleaved_medians, machine, median_seconds  # noqa: E402
 
 from grokscape.numerics.alignment import Symmetry, align, align_activations, apply_symmetry  # noqa: E402
 from grokscape.numerics.curves import coefficients, initial_controls  # noqa: E402
@@ -38,7 +39,7 @@ from grokscape.numerics.fitting import FitSettings, fit_curve  # noqa: E402
 from grokscape.numerics.landscape import Objective, path_metrics  # noqa: E402
 from grokscape.numerics.model import ModelShape, init_params  # noqa: E402
 
-SHAPE = ModelShape(97)
+SHAPE = ModelShape.from_config(PAPER)
 OBJECTIVE = Objective(SHAPE.n_heads, 0.001, 512)
 
 
@@ -92,7 +93,7 @@ def main() -> None:
     )
     print(f"segment metrics at 61 points: {segment:.1f} s")
 
-    settings = FitSettings(epochs=args.fit_epochs, l2=0.001)
+    settings = replace(FitSettings.from_config(PAPER, "polyline"), epochs=args.fit_epochs)  # l2 auto: 0.001
     started = time.perf_counter()
     fit_curve("polyline", 3, a, b, dataset, OBJECTIVE, settings, torch.device("cpu"))
     per_epoch = (time.perf_counter() - started) / args.fit_epochs

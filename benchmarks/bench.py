@@ -48,9 +48,11 @@ from grokscape.numerics.data import Dataset, make_dataset  # noqa: E402
 from grokscape.numerics.landscape import METRICS, Objective, path_metrics  # noqa: E402
 from grokscape.numerics.model import ModelShape, Params, forward, init_params  # noqa: E402
 from grokscape.numerics.training import FullEvaluator, TrainSettings, make_optimizer, train_epoch  # noqa: E402
+from grokscape.planning.configuration import load_config  # noqa: E402
 
-SHAPE = ModelShape(97)  # d_model 128, 4 heads, MLP 512
-SETTINGS = TrainSettings()  # SGD, lr 0.1, weight decay 0.001, batch 512, grad clip 5
+PAPER = load_config(ROOT / "config.yaml", ROOT / "schemas" / "config.schema.yaml")  # the paper's settings
+SHAPE = ModelShape.from_config(PAPER)  # p 97, d_model 128, 4 heads, MLP 512
+SETTINGS = TrainSettings.from_config(PAPER)  # SGD, lr 0.1, weight decay 0.001, batch 512, grad clip 5
 N_POINTS = 61
 
 

@@ -16,7 +16,7 @@ c. the baseline: a per-t loop of `torch.autograd.functional.hvp`, one point at a
 and then one whole `sharpness.sharpness` call at the workflow's default settings (Lanczos steps
 and Hutchinson probes), to give the cost of one point (on trained weights with --checkpoints:
 Lanczos converges in fewer steps there than at random weights). Before timing it checks that (a), (b) and
-(c) give the same products. Weights: `init_params(ModelShape(97), seed)` for seeds 0..T-1, data
+(c) give the same products. Weights: `init_params` of the paper's model shape for seeds 0..T-1, data
 `make_dataset("mul", 97, 0.5, 0)`. Times are CPU seconds of this process, robust to a shared machine.
 """
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
 import yaml  # noqa: E402
-from bench import machine  # noqa: E402
+from bench import PAPER, machine  # noqa: E402
 
 from grokscape.numerics.curves import stack_controls  # noqa: E402
 from grokscape.numerics.data import make_dataset  # noqa: E402
@@ -43,7 +43,7 @@ from grokscape.numerics.model import ModelShape, Params, init_params  # noqa: E4
 from grokscape.numerics.sharpness import SharpnessSettings, hessian_product, objective_value, sharpness  # noqa: E402
 from grokscape.output.checkpoints import load_checkpoint, saved_epochs  # noqa: E402
 
-SHAPE = ModelShape(97)
+SHAPE = ModelShape.from_config(PAPER)
 OBJECTIVE = Objective(n_heads=4, weight_decay=0.001, batch_size=512)
 DATASET = make_dataset("mul", 97, 0.5, 0)
 

@@ -24,13 +24,14 @@ import multiprocessing
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
-from bench import machine  # noqa: E402
+from bench import PAPER, machine  # noqa: E402
 
 from grokscape.numerics.data import make_dataset  # noqa: E402
 from grokscape.numerics.fitting import FitSettings, fit_curves  # noqa: E402
@@ -38,8 +39,8 @@ from grokscape.numerics.landscape import Objective  # noqa: E402
 from grokscape.numerics.model import ModelShape, init_params  # noqa: E402
 from grokscape.numerics.training import FullEvaluator, TrainSettings, make_optimizer, train_epoch  # noqa: E402
 
-SHAPE = ModelShape(97)
-SETTINGS = TrainSettings()
+SHAPE = ModelShape.from_config(PAPER)
+SETTINGS = TrainSettings.from_config(PAPER)
 OBJECTIVE = Objective(SHAPE.n_heads, SETTINGS.weight_decay, SETTINGS.batch_size)
 FIT_EPOCHS = 3  # per timed call of `fit_curves`
 
@@ -69,7 +70,8 @@ def curve_seconds_per_epoch(n_curves: int, device: torch.device, repeats: int) -
     """Median wall time of one epoch of fitting `n_curves` polylines together (after one warm-up call)."""
     dataset = make_dataset("mul", SHAPE.p, 0.5, 0)
     ends = [(init_params(SHAPE, 2 * i), init_params(SHAPE, 2 * i + 1)) for i in range(n_curves)]
-    settings = FitSettings(epochs=FIT_EPOCHS, checkpoint_every=FIT_EPOCHS)
+    recipe = FitSettings.from_config(PAPER, "polyline")
+    settings = replace(recipe, epochs=FIT_EPOCHS, checkpoint_every=FIT_EPOCHS, l2=0.0)
     times = []
     for _ in range(repeats + 1):
         start = time.perf_counter()

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
-from bench import machine, median_seconds  # noqa: E402
+from bench import PAPER, machine, median_seconds  # noqa: E402
 
 from grokscape.numerics.curves import coefficients, stack_controls  # noqa: E402
 from grokscape.numerics.data import make_dataset  # noqa: E402
@@ -30,7 +30,7 @@ from grokscape.numerics.landscape import Objective, path_metrics  # noqa: E402
 from grokscape.numerics.model import ModelShape, init_params  # noqa: E402
 from grokscape.numerics.planes import grid_axes, plane_metrics, plane_through  # noqa: E402
 
-SHAPE = ModelShape(97)
+SHAPE = ModelShape.from_config(PAPER)
 OBJECTIVE = Objective(n_heads=4, weight_decay=0.001, batch_size=512)
 
 

@@ -4,6 +4,7 @@ settings a job reads (`job_settings`)."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 from collections.abc import Iterator
@@ -34,10 +35,15 @@ def job(snakemake: Any) -> Iterator[logging.Logger]:
         raise SystemExit(f"grokscape: {message}") from None
 
 
-def job_settings(params_settings: dict, config: dict) -> dict:
-    """A job's settings: its params (what shapes its output) plus, from the full configuration, the
-    keys deliberately left out of them (knobs such as `paths.t_chunk`), so changing those reruns nothing."""
-    return {
-        section: {**config[section], **values} if isinstance(values, dict) else values
-        for section, values in params_settings.items()
-    }
+def job_settings(snakemake: Any) -> dict:
+    """A job's settings: its `settings` param (what shapes its output) plus the speed and memory knobs its
+    `knobs` param names ("section.key", `RuleSettings.knobs`), read from the configuration, so that changing
+    a knob reruns nothing. Nothing else of the configuration reaches the job; a knob that is among the
+    settings would be a key that shapes the output passed where it reruns nothing, and is refused."""
+    settings = copy.deepcopy(dict(snakemake.params.settings))
+    for name in snakemake.params.knobs:
+        section, key = name.split(".")
+        if key in settings.get(section, {}):
+            raise ValueError(f"{name} is a setting of this job's output, not a knob: it must rerun the job")
+        settings.setdefault(section, {})[key] = snakemake.config[section][key]
+    return settings

@@ -12,10 +12,9 @@ from typing import Any
 
 import torch
 
-from grokscape import settings as cfg
 from grokscape.numerics.data import Dataset
 from grokscape.numerics.model import ModelShape
-from grokscape.numerics.training import TrainResult, train_seeds
+from grokscape.numerics.training import TrainResult, TrainSettings, train_seeds
 from grokscape.output.checkpoints import write_checkpoints
 from grokscape.planning.points import Thresholds, points_record
 from grokscape.storage import write_json, write_table
@@ -35,8 +34,8 @@ def train_group(
 ) -> None:
     """Train `seeds` under `config` (task, model, train, points sections), resuming from `resume_path`,
     write their files with `attrs` on each history, then drop the resume state."""
-    shape, thresholds = cfg.model_shape(config), cfg.thresholds(config)
-    results = train_seeds(dataset, shape, cfg.train_settings(config), thresholds, seeds, device, resume_path)
+    shape, thresholds = ModelShape.from_config(config), Thresholds.from_config(config)
+    results = train_seeds(dataset, shape, TrainSettings.from_config(config), thresholds, seeds, device, resume_path)
     for seed, result in results.items():
         _write_seed_files(folder, seed, result, thresholds, attrs, shape if keep_weights else None)
     Path(resume_path).unlink(missing_ok=True)

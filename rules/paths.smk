@@ -17,6 +17,7 @@ rule curves:
         runtime=120,
     params:
         settings=lambda wildcards: SETTINGS.path(wildcards.curve),
+        knobs=lambda wildcards: SETTINGS.knobs(SETTINGS.path(wildcards.curve)),
         members=lambda wildcards: plan().batch_members(wildcards.curve, wildcards.batch),
         resume="results/.resume/paths/{curve}/{batch}.h5",
         code=script_code("evaluate_curves.py"),
@@ -69,6 +70,7 @@ rule chain:
         runtime=120,
     params:
         settings=SETTINGS.path("chain"),
+        knobs=SETTINGS.knobs(SETTINGS.path("chain")),
         code=script_code("evaluate_chain.py"),
     script:
         "../workflow_scripts/evaluate_chain.py"

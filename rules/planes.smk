@@ -21,6 +21,7 @@ rule plane:
         runtime=60,
     params:
         settings=SETTINGS.plane(),
+        knobs=SETTINGS.knobs(SETTINGS.plane()),
         code=script_code("evaluate_plane.py"),
     script:
         "../workflow_scripts/evaluate_plane.py"

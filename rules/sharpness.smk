@@ -17,6 +17,7 @@ rule sharpness:
         runtime=120,
     params:
         settings=SETTINGS.sharpness(),
+        knobs=SETTINGS.knobs(SETTINGS.sharpness()),
         code=script_code("measure_sharpness.py"),
     script:
         "../workflow_scripts/measure_sharpness.py"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import shutil
@@ -17,10 +18,24 @@ import torch
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "schemas" / "config.schema.yaml"
 TINY = REPO / "tests" / "tiny.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 torch.set_num_threads(1)
+
+
+@functools.cache
+def paper_config() -> dict:
+    """config.yaml as the workflow checks it: the paper's settings (read only: shared by every caller)."""
+    from grokscape.planning.configuration import load_config
+
+    return load_config(REPO / "config.yaml", SCHEMA)
+
+
+def paper(settings_class, *args, **changes):
+    """A settings dataclass as its one constructor builds it from the paper's configuration, with `changes`."""
+    return dataclasses.replace(settings_class.from_config(paper_config(), *args), **changes)
 
 
 def tiny_config() -> dict:
@@ -30,7 +45,7 @@ def tiny_config() -> dict:
     base = yaml.safe_load((REPO / "config.yaml").read_text())
     for section, values in yaml.safe_load(TINY.read_text()).items():
         base[section] = {**base[section], **values} if isinstance(values, dict) else values
-    return check_config(base, REPO / "schemas" / "config.schema.yaml")
+    return check_config(base, SCHEMA)
 
 
 def new_workdir(path: Path, overrides: dict | None = None) -> Path:

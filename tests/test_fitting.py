@@ -1,11 +1,12 @@
+import copy
 import itertools
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
+from conftest import paper, paper_config
 
-from grokscape.fit_settings import fit_l2
 from grokscape.numerics import resume
 from grokscape.numerics.curves import coefficients
 from grokscape.numerics.data import make_dataset
@@ -19,16 +20,33 @@ SHAPE = ModelShape(23, 32, 4, 128)
 DATA = make_dataset("mul", 23, 0.7, 0)
 OBJECTIVE = Objective(4, 1.0, 512)
 CPU = torch.device("cpu")
+# The paper's recipe for polylines with the L2 term off and a resume state every 100 epochs.
+RECIPE = paper(FitSettings, "polyline", l2=0.0, checkpoint_every=100)
 
 
 def _endpoints():
-    run = train_seed(DATA, SHAPE, TrainSettings("adamw", 0.03, 1.0, 512, 3000, 0, 50), Thresholds(), 1, CPU)
+    run = train_seed(
+        DATA,
+        SHAPE,
+        paper(
+            TrainSettings,
+            optimizer="adamw",
+            lr=0.03,
+            weight_decay=1.0,
+            max_epochs=3000,
+            epochs_after_grok=0,
+            snapshot_every=50,
+        ),
+        Thresholds(1.0, 1.0),
+        1,
+        CPU,
+    )
     return run.snapshots[run.memorized], run.snapshots[run.grokked]
 
 
 def test_fitted_polyline_has_lower_mean_cross_entropy_than_the_segment(tmp_path):
     start, end = _endpoints()
-    fit = fit_curve("polyline", 3, start, end, DATA, OBJECTIVE, FitSettings(epochs=40, lr=0.02), CPU)
+    fit = fit_curve("polyline", 3, start, end, DATA, OBJECTIVE, replace(RECIPE, epochs=40, lr=0.02), CPU)
     for k in start:  # endpoints never move
         assert torch.equal(fit.controls[k][0], start[k]) and torch.equal(fit.controls[k][2], end[k])
     t = torch.linspace(0, 1, 11, dtype=torch.float64)
@@ -43,7 +61,7 @@ def test_fitted_polyline_has_lower_mean_cross_entropy_than_the_segment(tmp_path)
 def test_longer_constant_rate_fit_resumes_a_shorter_one_to_the_same_curve(tmp_path, caplog):
     start, end = _endpoints()
     state = tmp_path / "fit.h5"
-    six, three = (FitSettings(epochs=n, checkpoint_every=3, schedule="constant") for n in (6, 3))
+    six, three = (replace(RECIPE, epochs=n, checkpoint_every=3, schedule="constant") for n in (6, 3))
     whole = fit_curve("bezier", 3, start, end, DATA, OBJECTIVE, six, CPU)
     fit_curve("bezier", 3, start, end, DATA, OBJECTIVE, three, CPU, state)
     assert state.exists()
@@ -59,7 +77,7 @@ def test_curves_fitted_together_follow_the_fits_each_would_make_alone(tmp_path, 
     the second curve runs backwards, so the two fits differ. Resuming a batch is exact, too."""
     start, end = ({k: v.double() for k, v in point.items()} for point in _endpoints())
     ends = [(start, end), (end, start)]
-    settings = FitSettings(epochs=6, checkpoint_every=3, lr=0.05, l2=0.01, t_per_batch=2, schedule="constant")
+    settings = replace(RECIPE, epochs=6, checkpoint_every=3, lr=0.05, l2=0.01, t_per_batch=2, schedule="constant")
     together = fit_curves("polyline", 3, ends, DATA, OBJECTIVE, settings, CPU)
     for (a, b), fit in zip(ends, together, strict=True):
         alone = fit_curve("polyline", 3, a, b, DATA, OBJECTIVE, settings, CPU)
@@ -88,20 +106,34 @@ def test_garipov_schedule_is_flat_then_linear_down_to_one_percent_then_flat():
         lr_factor("step", 0, 10)
 
 
-def test_fit_l2_auto_follows_the_training_optimizer():
-    config = {"polyline": {"l2": "auto"}, "train": {"optimizer": "sgd", "weight_decay": 0.001}}
-    assert fit_l2(config, "polyline") == 0.001
+def test_the_recipe_is_its_sections_and_l2_auto_follows_the_training_optimizer():
+    config = copy.deepcopy(paper_config())
+    assert FitSettings.from_config(config, "bezier") == FitSettings(
+        epochs=600,
+        lr=0.05,
+        momentum=0.9,
+        seed=0,
+        checkpoint_every=50,
+        grad_clip=5.0,
+        optimizer="sgd",
+        schedule="garipov",
+        l2=0.001,  # auto: the paper trains with SGD, whose weight decay is a loss term
+        t_per_batch=1,
+    )
     config["train"]["optimizer"] = "adamw"
-    assert fit_l2(config, "polyline") == 0.0
+    assert FitSettings.from_config(config, "polyline").l2 == 0.0
     config["polyline"]["l2"] = 0.5
-    assert fit_l2(config, "polyline") == 0.5
+    assert FitSettings.from_config(config, "polyline").l2 == 0.5
+    config["polyline"].update(optimizer="adam", momentum=None)  # a momentum without SGD is left out: None
+    del config["polyline"]["momentum"]
+    assert FitSettings.from_config(config, "polyline").momentum is None
 
 
 class _Killed(Exception):
     pass
 
 
-RECIPES = [FitSettings(), FitSettings(optimizer="adam", lr=1e-3, schedule="cosine"), FitSettings(t_per_batch=3)]
+RECIPES = [RECIPE, replace(RECIPE, optimizer="adam", lr=1e-3, schedule="cosine"), replace(RECIPE, t_per_batch=3)]
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=["garipov", "adam-cosine", "three-t"])

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import assert_path_endpoints_match_training, new_workdir, snakemake
+from conftest import assert_path_endpoints_match_training, new_workdir, paper, snakemake
 
 from grokscape.numerics.curves import coefficients
 from grokscape.numerics.data import make_dataset
@@ -31,7 +31,7 @@ def test_path_metrics_and_fits_run_on_the_gpu_and_agree_with_the_cpu():
     dataset = make_dataset("mul", 13, 0.6, 0)
     start, end = init_params(shape, 0), init_params(shape, 1)
     cuda = torch.device("cuda")
-    fit = fit_curve("polyline", 3, start, end, dataset, objective, FitSettings(epochs=3), cuda)
+    fit = fit_curve("polyline", 3, start, end, dataset, objective, paper(FitSettings, "polyline", epochs=3), cuda)
     t = torch.linspace(0, 1, 5, dtype=torch.float64)
     on_cpu = path_metrics(fit.controls, coefficients("polyline", t, 3), dataset, objective)
     on_gpu = path_metrics(
@@ -39,7 +39,9 @@ def test_path_metrics_and_fits_run_on_the_gpu_and_agree_with_the_cpu():
     )
     for name, values in on_cpu.items():
         np.testing.assert_allclose(on_gpu[name], values, rtol=1e-4, atol=1e-5, err_msg=name)
-    batch = fit_curves("polyline", 3, [(start, end), (end, start)], dataset, objective, FitSettings(epochs=3), cuda)
+    batch = fit_curves(
+        "polyline", 3, [(start, end), (end, start)], dataset, objective, paper(FitSettings, "polyline", epochs=3), cuda
+    )
     assert torch.allclose(batch[0].controls["W_in"], fit.controls["W_in"], atol=1e-4)  # as the curve alone
 
 

@@ -1,4 +1,5 @@
 import torch
+from conftest import paper_config
 from reference import textbook_forward
 
 from grokscape.numerics.model import (
@@ -14,7 +15,7 @@ from grokscape.numerics.model import (
 
 
 def test_paper_model_has_about_2_2e5_parameters():
-    assert 2.1e5 < ModelShape(97).n_params() < 2.3e5
+    assert 2.1e5 < ModelShape.from_config(paper_config()).n_params() < 2.3e5
 
 
 def test_last_position_forward_equals_full_causal_transformer():

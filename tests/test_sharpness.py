@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import paper
 
 from grokscape.numerics.curves import coefficients, initial_controls, weights_at
 from grokscape.numerics.data import make_dataset
@@ -20,7 +21,7 @@ from grokscape.numerics.sharpness import (
 
 SHAPE = ModelShape(p=7, d_model=8, n_heads=2, d_mlp=16)  # 664 weights: a dense Hessian is cheap
 OBJECTIVE = Objective(n_heads=2, weight_decay=0.01, batch_size=10)
-EXACT = SharpnessSettings(max_iterations=400, tolerance=1e-8, trace_samples=2000)
+EXACT = paper(SharpnessSettings, max_iterations=400, tolerance=1e-8, trace_samples=2000)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_top_eigenvalue_and_trace_match_the_dense_hessian(setting):
 
 def test_hutchinson_averages_exactly_the_quadratic_forms_of_its_probes(setting):
     dataset, weights, dense = setting
-    settings = SharpnessSettings(trace_samples=5, seed=3)
+    settings = paper(SharpnessSettings, trace_samples=5, seed=3)
     product = hessian_product(weights, dataset, OBJECTIVE)
     like = torch.zeros(3, dense[0].shape[0], dtype=torch.float64)
     found = hutchinson_trace(product, like, settings)
@@ -85,7 +86,7 @@ def test_hessian_products_of_a_batch_equal_each_point_alone(setting):
 @pytest.mark.parametrize("t_chunk", [1, 2])
 def test_batching_over_t_gives_what_one_point_at_a_time_gives(setting, t_chunk):
     dataset, weights, _ = setting
-    settings = SharpnessSettings(max_iterations=40, tolerance=1e-6, trace_samples=4)
+    settings = paper(SharpnessSettings, max_iterations=40, tolerance=1e-6, trace_samples=4)
     together = sharpness(weights, dataset, OBJECTIVE, settings, t_chunk=3)
     chunked = sharpness(weights, dataset, OBJECTIVE, settings, t_chunk=t_chunk)
     alone = [sharpness({k: v[i : i + 1] for k, v in weights.items()}, dataset, OBJECTIVE, settings) for i in range(3)]
@@ -96,7 +97,7 @@ def test_batching_over_t_gives_what_one_point_at_a_time_gives(setting, t_chunk):
 
 def test_an_iteration_cap_below_convergence_is_reported_as_unconverged(setting):
     dataset, weights, dense = setting
-    capped = sharpness(weights, dataset, OBJECTIVE, SharpnessSettings(max_iterations=1, trace_samples=2))
+    capped = sharpness(weights, dataset, OBJECTIVE, paper(SharpnessSettings, max_iterations=1, trace_samples=2))
     assert not capped["eigenvalue_converged"].any() and (capped["lanczos_iterations"] == 1).all()
     exact = [np.linalg.eigvalsh(h)[-1] for h in dense]
     # one step gives the Rayleigh quotient of the start vector: a lower bound, and its residual bound is honest
@@ -108,14 +109,14 @@ def test_lanczos_finds_a_known_spectrum_and_stops_when_converged():
     diagonal = torch.linspace(-3.0, 5.0, 200, dtype=torch.float64).repeat(2, 1)
     diagonal[1] *= 2  # two points with different spectra, in one batch
     start = torch.ones(2, 200, dtype=torch.float64)
-    found = lanczos_top(lambda v: diagonal * v, start, SharpnessSettings(max_iterations=200, tolerance=1e-10))
+    found = lanczos_top(lambda v: diagonal * v, start, paper(SharpnessSettings, max_iterations=200, tolerance=1e-10))
     assert found["top_eigenvalue"] == pytest.approx([5.0, 10.0], rel=1e-9)
     assert found["eigenvalue_converged"].all() and (found["lanczos_iterations"] < 200).all()
 
 
 def test_curves_measured_together_give_what_each_curve_gives_alone(setting):
     dataset, _, _ = setting
-    settings = SharpnessSettings(max_iterations=40, tolerance=1e-6, trace_samples=4)
+    settings = paper(SharpnessSettings, max_iterations=40, tolerance=1e-6, trace_samples=4)
     curves = [
         initial_controls(*({k: v.double() for k, v in init_params(SHAPE, s).items()} for s in pair), 3)
         for pair in ((0, 1), (2, 3))

@@ -1,7 +1,10 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import paper
 
 from grokscape.numerics import training
 from grokscape.numerics.clipping import clip_each_model
@@ -12,13 +15,23 @@ from grokscape.planning.points import Thresholds
 
 SHAPE = ModelShape(23, 32, 4, 128)
 DATA = make_dataset("mul", 23, 0.7, 0)
-SETTINGS = TrainSettings("adamw", 0.03, 1.0, 512, 3000, 20, 50)
 CPU = torch.device("cpu")
+EXACT = Thresholds(1.0, 1.0)
+
+
+def adamw(max_epochs: int, epochs_after_grok: int, snapshot_every: int, **changes) -> TrainSettings:
+    """The tiny problem's training (AdamW, lr 0.03, weight decay 1), the paper's settings otherwise."""
+    tiny = {"optimizer": "adamw", "lr": 0.03, "weight_decay": 1.0}
+    steps = {"max_epochs": max_epochs, "epochs_after_grok": epochs_after_grok, "snapshot_every": snapshot_every}
+    return paper(TrainSettings, **{**tiny, **steps, **changes})
+
+
+SETTINGS = adamw(3000, 20, 50)
 
 
 @pytest.fixture(scope="module")
 def uninterrupted():
-    return train_seed(DATA, SHAPE, SETTINGS, Thresholds(), 1, CPU)
+    return train_seed(DATA, SHAPE, SETTINGS, EXACT, 1, CPU)
 
 
 def test_tiny_run_memorises_then_groks_with_exact_point_checkpoints(uninterrupted):
@@ -46,18 +59,18 @@ def test_full_evaluation_in_chunks_equals_the_loss_and_accuracy_of_each_split():
 
 
 def test_run_that_never_groks_finishes_with_its_history():
-    settings = TrainSettings("adamw", 0.03, 1.0, 512, 15, 20, 5)
-    result = train_seed(DATA, SHAPE, settings, Thresholds(), 1, CPU)
+    settings = adamw(15, 20, 5)
+    result = train_seed(DATA, SHAPE, settings, EXACT, 1, CPU)
     assert result.grokked is None and len(result.history["epoch"]) == 16
 
 
 def test_resumed_run_equals_uninterrupted_run(uninterrupted, tmp_path, caplog):
     state = tmp_path / "state.h5"
-    stopped = TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 120})
-    partial = train_seed(DATA, SHAPE, stopped, Thresholds(), 1, CPU, resume_path=state)
+    stopped = replace(SETTINGS, max_epochs=120)
+    partial = train_seed(DATA, SHAPE, stopped, EXACT, 1, CPU, resume_path=state)
     assert state.exists() and partial.history["epoch"][-1] == 120
     caplog.set_level("INFO")
-    resumed = train_seed(DATA, SHAPE, SETTINGS, Thresholds(), 1, CPU, resume_path=state)
+    resumed = train_seed(DATA, SHAPE, SETTINGS, EXACT, 1, CPU, resume_path=state)
     assert "resuming seeds [1] from epoch 100" in caplog.text
     for name, values in uninterrupted.history.items():
         np.testing.assert_array_equal(resumed.history[name], values, err_msg=name)
@@ -68,16 +81,16 @@ def test_resumed_run_equals_uninterrupted_run(uninterrupted, tmp_path, caplog):
 
 def test_resume_state_of_other_settings_is_ignored(tmp_path):
     state = tmp_path / "state.h5"
-    train_seed(DATA, SHAPE, TrainSettings("adamw", 0.03, 1.0, 512, 10, 20, 5), Thresholds(), 1, CPU, state)
-    other = TrainSettings("adamw", 0.02, 1.0, 512, 10, 20, 5)
-    fresh = train_seed(DATA, SHAPE, other, Thresholds(), 1, CPU)
-    resumed = train_seed(DATA, SHAPE, other, Thresholds(), 1, CPU, state)
+    train_seed(DATA, SHAPE, adamw(10, 20, 5), EXACT, 1, CPU, state)
+    other = adamw(10, 20, 5, lr=0.02)
+    fresh = train_seed(DATA, SHAPE, other, EXACT, 1, CPU)
+    resumed = train_seed(DATA, SHAPE, other, EXACT, 1, CPU, state)
     np.testing.assert_array_equal(resumed.history["train_loss"], fresh.history["train_loss"])
 
 
 def test_sgd_with_the_papers_settings_learns():
-    settings = TrainSettings("sgd", 0.1, 0.001, 512, 30, 200, 10)
-    result = train_seed(DATA, SHAPE, settings, Thresholds(), 0, CPU)
+    settings = paper(TrainSettings, max_epochs=30, snapshot_every=10)
+    result = train_seed(DATA, SHAPE, settings, EXACT, 0, CPU)
     assert result.history["train_loss"][-1] < result.history["train_loss"][0]
 
 
@@ -92,7 +105,7 @@ def _in_float64(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_seed_in_a_group_follows_the_trajectory_it_follows_alone(monkeypatch):
     _in_float64(monkeypatch)
-    settings = TrainSettings("adamw", 0.03, 1.0, 512, 160, 3, 50)
+    settings = adamw(160, 3, 50)
     thresholds = Thresholds(train_acc=1.0, val_acc=0.2)  # reached at different epochs: seeds leave the stack
     group = train_seeds(DATA, SHAPE, settings, thresholds, [0, 1, 2], CPU)
     stops = {seed: int(result.history["epoch"][-1]) for seed, result in group.items()}
@@ -109,13 +122,13 @@ def test_a_seed_in_a_group_follows_the_trajectory_it_follows_alone(monkeypatch):
 
 
 def test_resumed_group_equals_uninterrupted_group_after_a_seed_left_the_stack(tmp_path):
-    settings = TrainSettings("adamw", 0.03, 1.0, 512, 300, 20, 25)
-    thresholds = Thresholds(val_acc=0.5)
+    settings = adamw(300, 20, 25)
+    thresholds = Thresholds(train_acc=1.0, val_acc=0.5)
     uninterrupted = train_seeds(DATA, SHAPE, settings, thresholds, [0, 1], CPU)
     first_stop = min(int(r.history["epoch"][-1]) for r in uninterrupted.values())
     assert first_stop < 275  # one seed leaves the stack before the state saved at the interruption
     state = tmp_path / "state.h5"
-    stopped = TrainSettings(**{**settings.__dict__, "max_epochs": 290})
+    stopped = replace(settings, max_epochs=290)
     train_seeds(DATA, SHAPE, stopped, thresholds, [0, 1], CPU, resume_path=state)
     resumed = train_seeds(DATA, SHAPE, settings, thresholds, [0, 1], CPU, resume_path=state)
     for seed, result in uninterrupted.items():
@@ -141,26 +154,24 @@ def test_each_stacked_model_is_clipped_on_its_own_norm():
 def test_init_scale_multiplies_every_initial_weight_and_one_changes_nothing():
     plain = init_params(SHAPE, 3)
     for scale in (1.0, 2.5):
-        scaled = initial_params(SHAPE, TrainSettings(init_scale=scale), 3)
+        scaled = initial_params(SHAPE, paper(TrainSettings, init_scale=scale), 3)
         assert all(torch.equal(scaled[k], v * scale) for k, v in plain.items())
-    unscaled = initial_params(SHAPE, TrainSettings(), 3)
+    unscaled = initial_params(SHAPE, paper(TrainSettings), 3)
     assert all(torch.equal(unscaled[k], v) for k, v in plain.items())  # bit for bit: the paper run is unchanged
-    run = train_seed(
-        DATA, SHAPE, TrainSettings("adamw", 0.03, 1.0, 512, 2, 20, 5, init_scale=3.0), Thresholds(), 3, CPU
-    )
+    run = train_seed(DATA, SHAPE, adamw(2, 20, 5, init_scale=3.0), EXACT, 3, CPU)
     assert run.history["weight_norm"][0] == pytest.approx(3 * squared_norm(plain).sqrt().item(), rel=1e-6)
 
 
 def test_fixed_weight_norm_holds_the_whole_weight_vector_on_the_sphere_while_it_learns():
-    params = initial_params(SHAPE, TrainSettings(init_scale=2.0, weight_norm=7.0), 4)
+    params = initial_params(SHAPE, paper(TrainSettings, init_scale=2.0, weight_norm=7.0), 4)
     assert squared_norm(params).sqrt().item() == pytest.approx(7.0, rel=1e-6)
     plain = init_params(SHAPE, 4)  # projected, not changed in direction: every weight scaled alike
     ratio = params["W_in"][0, 0] / plain["W_in"][0, 0]
     assert all(torch.allclose(params[k], v * ratio, rtol=1e-5) for k, v in plain.items())
-    settings = TrainSettings("adamw", 0.03, 0.0, 64, 5, 20, 5, weight_norm=20.0)  # several steps per epoch
-    result = train_seed(DATA, SHAPE, settings, Thresholds(), 4, CPU)
+    settings = adamw(5, 20, 5, weight_decay=0.0, batch_size=64, weight_norm=20.0)  # several steps per epoch
+    result = train_seed(DATA, SHAPE, settings, EXACT, 4, CPU)
     np.testing.assert_allclose(result.history["weight_norm"], 20.0, rtol=1e-5)
-    free = train_seed(DATA, SHAPE, TrainSettings("adamw", 0.03, 0.0, 64, 5, 20, 5), Thresholds(), 4, CPU)
+    free = train_seed(DATA, SHAPE, adamw(5, 20, 5, weight_decay=0.0, batch_size=64), EXACT, 4, CPU)
     assert abs(free.history["weight_norm"][-1] - free.history["weight_norm"][0]) > 0.5  # without it the norm moves
     assert result.history["train_loss"][-1] < result.history["train_loss"][0]  # and it still learns
     last = result.snapshots[5]

@@ -352,9 +352,6 @@ CODE_EDITS = {  # (library module or script under workflow_scripts/, edit): rule
     ("grokscape/numerics/fitting.py", "code"): PATH_RULES - {"chain", "fig4"},  # chains fit nothing
     ("grokscape/numerics/landscape.py", "code"): PATH_RULES | SHARPNESS,
     ("grokscape/numerics/sharpness.py", "code"): CURVE_RULES | SHARPNESS,
-    ("grokscape/settings.py", "code"): THROUGH_TRAINING,
-    ("grokscape/curve_settings.py", "code"): PATH_RULES | SHARPNESS,
-    ("grokscape/fit_settings.py", "code"): PATH_RULES - {"chain", "fig4"},
     ("grokscape/numerics/alignment.py", "code"): PATH_RULES | {"align"},  # path jobs measure distances with it
     ("grokscape/planning/endpoints.py", "code"): PATH_RULES | {"align"},
     ("align_checkpoint.py", "code"): ALIGNED,

@@ -3,12 +3,11 @@
 import numpy as np
 import torch
 
-from grokscape import curve_settings as cfg
 from grokscape.numerics.alignment import distance
 from grokscape.numerics.curves import chain_coefficients, stack_controls
 from grokscape.numerics.data import load_dataset
 from grokscape.numerics.devices import resolve_device
-from grokscape.numerics.landscape import path_metrics
+from grokscape.numerics.landscape import Objective, path_metrics
 from grokscape.output.checkpoints import load_checkpoint, saved_epochs
 from grokscape.output.pathfiles import path_attrs, write_path
 from grokscape.planning.endpoints import Endpoint
@@ -16,7 +15,7 @@ from grokscape.scripting import job, job_settings
 from grokscape.storage import read_json
 
 with job(snakemake) as log:
-    config = job_settings(snakemake.params.settings, snakemake.config)  # plus knobs such as t_chunk
+    config = job_settings(snakemake)  # its settings plus its knob paths.t_chunk
     inputs, wildcards = snakemake.input, snakemake.wildcards
     start, end = Endpoint.parse(wildcards.a), Endpoint.parse(wildcards.b)
     first, last = start.epoch(read_json(inputs.start_points)), end.epoch(read_json(inputs.end_points))
@@ -30,7 +29,7 @@ with job(snakemake) as log:
         {k: v.to(device) for k, v in controls.items()},
         chain_coefficients(n_segments, n_points),
         load_dataset(inputs.dataset).to(device),
-        cfg.objective(config),
+        Objective.from_config(config),
         config["paths"]["t_chunk"],
     )
     t = torch.linspace(0, 1, n_points, dtype=torch.float64).numpy()

@@ -3,16 +3,16 @@ train and validation error, and the curve drawn in it (Garipov et al. 2018, figu
 
 import torch
 
-from grokscape import curve_settings as cfg
 from grokscape.numerics.curves import coefficients, weights_at
 from grokscape.numerics.data import load_dataset
 from grokscape.numerics.devices import resolve_device
+from grokscape.numerics.landscape import Objective
 from grokscape.numerics.planes import grid_axes, plane_metrics, plane_through, write_plane
 from grokscape.output.pathfiles import read_controls, read_path
 from grokscape.scripting import job, job_settings
 
 with job(snakemake) as log:
-    config = job_settings(snakemake.params.settings, snakemake.config)  # plus knobs such as planes.chunk
+    config = job_settings(snakemake)  # its settings plus its knob planes.chunk
     planes, inputs = config["planes"], snakemake.input
     device = resolve_device(config["device"])
     columns, path_attrs = read_path(inputs.path)
@@ -36,7 +36,7 @@ with job(snakemake) as log:
     )
     dtype = next(iter(controls.values())).dtype
     grid = plane_metrics(
-        plane, x, y, load_dataset(inputs.dataset), cfg.objective(config), dtype, planes["chunk"], device
+        plane, x, y, load_dataset(inputs.dataset), Objective.from_config(config), dtype, planes["chunk"], device
     )
     keep = ("kind", "start", "end", "start_seed", "end_seed", "start_epoch", "end_epoch", "max_train_error")
     attrs = {**{key: path_attrs[key] for key in keep}, "settings": snakemake.params.settings}

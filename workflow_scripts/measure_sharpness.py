@@ -1,16 +1,16 @@
 """Snakemake step: top Hessian eigenvalue and trace of the training objective at every saved epoch of a seed."""
 
-from grokscape import curve_settings as cfg
 from grokscape.numerics.curves import stack_controls
 from grokscape.numerics.data import load_dataset
 from grokscape.numerics.devices import resolve_device
+from grokscape.numerics.landscape import Objective
 from grokscape.numerics.sharpness import SharpnessSettings, sharpness
 from grokscape.output.checkpoints import load_checkpoint, saved_epochs
 from grokscape.scripting import job, job_settings
 from grokscape.storage import read_attrs, write_table
 
 with job(snakemake) as log:
-    config = job_settings(snakemake.params.settings, snakemake.config)  # plus the knob sharpness.t_chunk
+    config = job_settings(snakemake)  # its settings plus its knob sharpness.t_chunk
     inputs = snakemake.input
     device = resolve_device(config["device"])
     epochs = saved_epochs(inputs.checkpoints)
@@ -20,7 +20,7 @@ with job(snakemake) as log:
     found = sharpness(
         {k: v.to(device) for k, v in weights.items()},
         load_dataset(inputs.dataset).to(device),
-        cfg.objective(config),
+        Objective.from_config(config),
         settings,
         config["sharpness"]["t_chunk"],
     )

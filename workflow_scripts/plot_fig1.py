@@ -8,4 +8,4 @@ from grokscape.storage import read_attrs, read_table
 with job(snakemake):
     histories = {read_attrs(p)["seed"]: read_table(p) for p in snakemake.input.histories}
     dataset = load_dataset(snakemake.input.dataset)
-    figure1(histories, dataset, snakemake.output[0], Style(**snakemake.params.settings["plot"]))
+    figure1(histories, dataset, snakemake.output[0], Style.from_config(snakemake.params.settings))

@@ -11,4 +11,4 @@ with job(snakemake):
     histories = {s: read_table(p) for s, p in zip(seeds, inputs.histories, strict=True)}
     points = {s: read_json(p) for s, p in zip(seeds, inputs.points, strict=True)}
     snapshots = {s: saved_epochs(p) for s, p in zip(seeds, inputs.checkpoints, strict=True)}
-    figure3(histories, points, snapshots, snakemake.output[0], Style(**snakemake.params.settings["plot"]))
+    figure3(histories, points, snapshots, snakemake.output[0], Style.from_config(snakemake.params.settings))

@@ -6,5 +6,5 @@ from grokscape.scripting import job
 
 with job(snakemake):
     fits = [(columns["fit_loss"], attrs) for columns, attrs in map(read_path, snakemake.input)]
-    style = Style(**snakemake.params.settings["plot"])
+    style = Style.from_config(snakemake.params.settings)
     fits_figure(fits, snakemake.params.zero_error, snakemake.output[0], style)

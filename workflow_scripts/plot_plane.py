@@ -7,4 +7,4 @@ from grokscape.scripting import job
 
 with job(snakemake):
     _, columns, attrs = read_plane(snakemake.input[0])
-    plane_figure(columns, attrs, snakemake.output[0], Style(**snakemake.params.settings["plot"]))
+    plane_figure(columns, attrs, snakemake.output[0], Style.from_config(snakemake.params.settings))

@@ -6,4 +6,4 @@ from grokscape.storage import read_attrs, read_table
 
 with job(snakemake):
     seeds = [(read_table(p), read_attrs(p)) for p in snakemake.input]
-    sharpness_figure(seeds, snakemake.output[0], Style(**snakemake.params.settings["plot"]))
+    sharpness_figure(seeds, snakemake.output[0], Style.from_config(snakemake.params.settings))

@@ -19,7 +19,7 @@ with job(snakemake) as log:
     write_json(
         snakemake.output.summary, {"sweep": sweep, "val_acc": val_acc, "points": summary(table, sweep), "fit": fit}
     )
-    sweep_figure(sweep, table, fit, histories, val_acc, snakemake.output.pdf, Style(**params["plot"]))
+    sweep_figure(sweep, table, fit, histories, val_acc, snakemake.output.pdf, Style.from_config(params))
     log.info(
         "%s: %d runs, %d never reached validation accuracy %s",
         sweep,

@@ -9,12 +9,12 @@ and the stacked control points, never which kind of curve it is.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import torch
 
 from grokscape.numerics.model import Params
-
-KINDS = ("segment", "polyline", "bezier")
+from grokscape.planning.path_names import BEZIER, POLYLINE, SEGMENT
 
 
 def polyline_coefficients(t: torch.Tensor, n_controls: int) -> torch.Tensor:
@@ -32,12 +32,22 @@ def bezier_coefficients(t: torch.Tensor, n_controls: int) -> torch.Tensor:
     return binomial * t.pow(k) * (1 - t).pow(degree - k)
 
 
+COEFFICIENTS = {SEGMENT: polyline_coefficients, POLYLINE: polyline_coefficients, BEZIER: bezier_coefficients}
+
+
 def coefficients(kind: str, t: torch.Tensor, n_controls: int) -> torch.Tensor:
-    if kind in ("segment", "polyline"):
-        return polyline_coefficients(t, n_controls)
-    if kind == "bezier":
-        return bezier_coefficients(t, n_controls)
-    raise ValueError(f"curve kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    """φ's coefficients over the control points of a curve of `kind` (one of `path_names.CURVE_KINDS`)."""
+    return COEFFICIENTS[kind](t, n_controls)
+
+
+def n_controls(kind: str, settings: Mapping) -> int:
+    """Control points of a curve of `kind`, endpoints included: a segment's two, a polyline's bends + 2, a
+    Bézier curve's degree + 1 (from the checked configuration, or a rule's settings)."""
+    if kind == POLYLINE:
+        return settings[POLYLINE]["bends"] + 2
+    if kind == BEZIER:
+        return settings[BEZIER]["degree"] + 1
+    return 2
 
 
 def chain_coefficients(n_segments: int, n_points: int) -> torch.Tensor:

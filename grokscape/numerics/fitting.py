@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from grokscape.numerics.data import Dataset
 from grokscape.numerics.landscape import Objective
 from grokscape.numerics.model import Params, forward_by_token, squared_norm
 from grokscape.numerics.resume import LoopState, digest, fingerprint
+from grokscape.planning.configuration import section_values
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +39,25 @@ SCHEDULES = ("constant", "garipov", "cosine")
 
 @dataclass(frozen=True)
 class FitSettings:
-    epochs: int = 600
-    lr: float = 0.05
-    momentum: float = 0.9  # sgd only
-    seed: int = 0
-    checkpoint_every: int = 100
-    grad_clip: float | None = 5.0
-    optimizer: str = "sgd"
-    schedule: str = "garipov"
-    l2: float = 0.0  # coefficient c of the fit objective's (c/2)·‖w‖² term
-    t_per_batch: int = 1
+    epochs: int
+    lr: float
+    momentum: float | None  # sgd only (None for adam: left out of the settings as unused)
+    seed: int
+    checkpoint_every: int  # a knob: how often the resume state is saved
+    grad_clip: float | None
+    optimizer: str
+    schedule: str
+    l2: float  # coefficient c of the fit objective's (c/2)·‖w‖² term
+    t_per_batch: int
+
+    @classmethod
+    def from_config(cls, settings: Mapping, kind: str) -> FitSettings:
+        """The recipe of a fitted curve kind (its section, `polyline:` or `bezier:`, with its knob
+        `checkpoint_every`); `l2: auto` is the training's weight decay when it was a loss term (SGD's coupled
+        decay), none for AdamW, whose decoupled decay is not part of any loss."""
+        values, train = section_values(settings, kind, cls.__dataclass_fields__), settings["train"]
+        auto = float(train["weight_decay"]) if train["optimizer"] == "sgd" else 0.0
+        return cls(**{**values, "l2": auto if values["l2"] == "auto" else float(values["l2"])})
 
 
 def lr_factor(schedule: str, epoch: int, epochs: int) -> float:
@@ -99,7 +109,7 @@ def fit_curves(
     ends: Sequence[tuple[Params, Params]],
     dataset: Dataset,
     objective: Objective,
-    settings: FitSettings,
+    settings: FitSettings | None,
     device: torch.device,
     resume_path: str | Path | None = None,
 ) -> list[FitResult]:
@@ -108,9 +118,9 @@ def fit_curves(
     The curves are one stacked problem: every curve sees the t and minibatches it would see alone
     (one sampler seeded with `settings.seed`), its own mean loss, its own gradient clipping; they share
     only the passes through the model, so a batch of many curves costs about one curve's kernel launches
-    on a GPU. With two control points (segments) nothing is free."""
+    on a GPU. With two control points (segments, which have no recipe: `settings` None) nothing is free."""
     controls = [initial_controls(start, end, n_controls) for start, end in ends]
-    if n_controls <= 2 or settings.epochs == 0:
+    if n_controls <= 2 or settings is None or settings.epochs == 0:
         return [FitResult(curve, np.zeros(0)) for curve in controls]
     n_curves = len(ends)
     dataset = dataset.to(device)

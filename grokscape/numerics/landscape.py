@@ -8,7 +8,7 @@ so the training set is traversed once per point, the validation set once (withou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +31,12 @@ class Objective:
     n_heads: int
     weight_decay: float
     batch_size: int
+
+    @classmethod
+    def from_config(cls, settings: Mapping) -> Objective:
+        """The objective training minimised: the model's heads, the training's weight decay and minibatches."""
+        train = settings["train"]
+        return cls(settings["model"]["n_heads"], train["weight_decay"], train["batch_size"])
 
 
 def path_metrics(

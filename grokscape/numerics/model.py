@@ -20,6 +20,7 @@ hidden units) for whoever compares networks by what they compute (`alignment.py`
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -31,9 +32,15 @@ Params = dict[str, torch.Tensor]
 @dataclass(frozen=True)
 class ModelShape:
     p: int
-    d_model: int = 128
-    n_heads: int = 4
-    d_mlp: int = 512
+    d_model: int
+    n_heads: int
+    d_mlp: int
+
+    @classmethod
+    def from_config(cls, settings: Mapping) -> ModelShape:
+        """From the checked configuration (or a rule's settings): `task.p` and the `model` section."""
+        model = settings["model"]
+        return cls(settings["task"]["p"], model["d_model"], model["n_heads"], model["d_mlp"])
 
     @property
     def d_head(self) -> int:
@@ -64,7 +71,7 @@ def init_params(shape: ModelShape, seed: int) -> Params:
     """PyTorch's default initialisation (as nn.Embedding / nn.Linear would); depends on `seed` only.
 
     Embeddings are N(0, 1); weights and biases are U(±1/sqrt(fan_in)). With it, the paper's
-    settings memorise at epoch ~300 and grok at ~2,400, as SPEC.md reports.
+    settings memorise at epoch ~300 and grok at ~2,400, as the paper reports (its points 1 and 2).
     """
     generator = torch.Generator().manual_seed(seed)
     fan_in = {

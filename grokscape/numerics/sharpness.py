@@ -43,10 +43,10 @@ class SharpnessSettings:
     """Lanczos stops at `max_iterations` or once the top Ritz value's residual bound is at most
     `tolerance` times its size; Hutchinson averages `trace_samples` Rademacher probes drawn from `seed`."""
 
-    max_iterations: int = 30
-    tolerance: float = 1e-3
-    trace_samples: int = 10
-    seed: int = 0
+    max_iterations: int
+    tolerance: float
+    trace_samples: int
+    seed: int
 
     @classmethod
     def from_config(cls, config: Mapping) -> SharpnessSettings:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from grokscape.numerics.model import (
     token_tables,
 )
 from grokscape.numerics.resume import LoopState, fingerprint
+from grokscape.planning.configuration import section_values
 from grokscape.planning.points import Thresholds, reached
 
 log = logging.getLogger(__name__)
@@ -44,17 +45,22 @@ OPTIMIZERS = ("sgd", "adamw")
 
 @dataclass(frozen=True)
 class TrainSettings:
-    optimizer: str = "sgd"
-    lr: float = 0.1
-    weight_decay: float = 0.001
-    batch_size: int = 512
-    max_epochs: int = 20000
-    epochs_after_grok: int = 200
-    snapshot_every: int = 100
-    momentum: float = 0.0
-    grad_clip: float | None = 5.0
-    init_scale: float = 1.0
-    weight_norm: float | None = None
+    optimizer: str
+    lr: float
+    weight_decay: float
+    batch_size: int
+    max_epochs: int
+    epochs_after_grok: int
+    snapshot_every: int
+    momentum: float | None  # SGD's; None where the optimizer has none (left out of the settings as unused)
+    grad_clip: float | None
+    init_scale: float
+    weight_norm: float | None
+
+    @classmethod
+    def from_config(cls, settings: Mapping) -> TrainSettings:
+        """From the checked configuration's `train` section (or a rule's settings), less the seeds."""
+        return cls(**section_values(settings, "train", cls.__dataclass_fields__))
 
 
 @dataclass

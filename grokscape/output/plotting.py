@@ -20,9 +20,14 @@ PANELS = (("loss", "loss (CE + L2)"), ("error", "error (1 − accuracy)"), ("gra
 
 @dataclass(frozen=True)
 class Style:
-    train_color: str = "#1f77b4"
-    val_color: str = "#d62728"
-    dpi: int = 150
+    train_color: str
+    val_color: str
+    dpi: int
+
+    @classmethod
+    def from_config(cls, settings: Mapping) -> Style:
+        """From the checked configuration's `plot` section (or a rule's settings)."""
+        return cls(**settings["plot"])
 
 
 def save(fig: plt.Figure, path: str | Path, style: Style) -> None:

@@ -5,7 +5,7 @@ what it allows. Deliberately free of torch, so that Snakemake starts fast.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,11 @@ def check_config(config: dict, schema_path: str | Path) -> dict:
     return config
 
 
+def load_config(config_path: str | Path, schema_path: str | Path) -> dict:
+    """A configuration file as the workflow sees it: checked, its defaults filled from the schema."""
+    return check_config(yaml.safe_load(Path(config_path).read_text()), schema_path)
+
+
 def describe_error(error: jsonschema.ValidationError) -> str:
     if error.validator == "enum":
         return f"{error.instance!r} is not allowed; allowed values: {', '.join(map(str, error.validator_value))}"
@@ -118,22 +123,38 @@ def knobs(schema: dict) -> set[tuple[str, str]]:
     }
 
 
+# (section, key) used only where a setting of its section has a value: a momentum is SGD's, the stopping rule
+# weight matching's (a missing setting has that value).
+USED_ONLY_WITH = {
+    ("train", "momentum"): ("optimizer", "sgd"),
+    ("polyline", "momentum"): ("optimizer", "sgd"),
+    ("bezier", "momentum"): ("optimizer", "sgd"),
+    ("align", "max_iterations"): ("method", "weights"),
+    ("align", "tolerance"): ("method", "weights"),
+}
+
+
 def inert_keys(config: Mapping) -> set[tuple[str, str]]:
     """(section, key) that the rest of `config` leaves unused: a momentum without SGD, weight matching's
     stopping rule under activation matching. Changing one changes no result."""
-    inert = {
-        (section, "momentum")
-        for section in ("train", "polyline", "bezier")
-        if section in config and config[section].get("optimizer", "sgd") != "sgd"
+    return {
+        (section, key)
+        for (section, key), (setting, value) in USED_ONLY_WITH.items()
+        if section in config and config[section].get(setting, value) != value
     }
-    if config.get("align", {}).get("method") == "activations":
-        inert |= {("align", "max_iterations"), ("align", "tolerance")}
-    return inert
+
+
+def section_values(settings: Mapping, section: str, names: Iterable[str]) -> dict:
+    """The keys `names` of a section of the checked configuration (or of a rule's settings), for a settings
+    dataclass; a key the rest of the configuration may leave unused (`inert_keys`) can be missing from a
+    rule's settings, and is then None: a momentum without SGD is no setting at all."""
+    values = settings[section]
+    return {key: values.get(key) if (section, key) in USED_ONLY_WITH else values[key] for key in names}
 
 
 def shaping_settings(config: dict, schema: dict) -> dict:
     """The configuration less its knobs and inert keys: what can change a result, and so what rules take as
-    params (a job gets the rest back through `job_settings`)."""
+    params (a job gets its knobs through `job_settings`)."""
     return without_keys(config, knobs(schema) | inert_keys(config))
 
 

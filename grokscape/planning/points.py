@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,8 +20,12 @@ POINTS_FILE = "results/seed{seed}/points.json"  # what a seed's training reached
 
 @dataclass(frozen=True)
 class Thresholds:
-    train_acc: float = 1.0
-    val_acc: float = 1.0
+    train_acc: float
+    val_acc: float
+
+    @classmethod
+    def from_config(cls, settings: Mapping) -> Thresholds:
+        return cls(settings["points"]["train_acc"], settings["points"]["val_acc"])
 
 
 def reached(accuracy: float, threshold: float) -> bool:

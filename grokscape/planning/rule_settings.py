@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from grokscape.planning.configuration import shaping_settings
+from grokscape.planning.configuration import knobs, shaping_settings
 from grokscape.planning.path_names import CHAIN, FITTED_KINDS
 
 TRAINING_SECTIONS = ("task", "model", "points", "device", "train")
@@ -29,6 +29,7 @@ class RuleSettings:
     def __init__(self, config: Mapping, schema: Mapping):
         self.config = config
         self.shaping = shaping_settings(config, schema)
+        self.knob_keys = knobs(schema)
 
     def sections(self, *sections: str, leave_out: Iterable[str] = ()) -> dict:
         """The shaping keys of `sections`, less `leave_out` ("section.key")."""
@@ -73,6 +74,11 @@ class RuleSettings:
         """What shapes a plane: its grid, the objective and the device; the curve itself arrives as the input
         path file, so a refitted curve reruns its plane."""
         return self._with_train(self.sections("model", "device", "planes"), OBJECTIVE_KEYS)
+
+    def knobs(self, settings: Mapping) -> list[str]:
+        """The speed and memory knobs ("section.key") of the sections of `settings`: a job reads them from the
+        configuration (`scripting.job_settings`), apart from its settings, so that they rerun nothing."""
+        return sorted(f"{section}.{key}" for section, key in self.knob_keys if section in settings)
 
     def run_record(self) -> dict:
         """The default run's settings, for the configuration table: the sweeps (not part of it) rerun nothing there."""
