@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 import shutil
 
 import h5py
@@ -16,13 +17,13 @@ from conftest import REPO, jobs_planned, new_workdir, snakemake, tiny_config
 
 from grokscape.errors import ConfigError
 from grokscape.output.sweep_tables import loglog_fit
-from grokscape.planning.sweeps import SWEEPS, plan_sweeps
+from grokscape.planning.sweeps import SWEEPS, base_settings, plan_sweeps
 
 SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
 # Two points per grid, two seeds, short runs; the first point of every grid is the base problem itself.
 SMALL = {
     "seeds": [0, 1],
-    "base": {},  # the main (tiny) problem itself
+    "problem": "main",  # the main (tiny) problem itself
     "max_epochs": 300,
     "train_fraction": [0.7, 0.5],
     "weight_decay": [1.0, 2.0],
@@ -75,8 +76,12 @@ def test_a_setting_written_as_a_whole_number_keys_the_same_run():
     ("sweeps", "message"),
     [
         (
-            {"base": {"train": {"lr": -1}}},
-            "config error: sweeps.base: train.lr: -1 is less than or equal to the minimum",
+            {"overrides": {"train": {"lr": -1}}},
+            "config error: sweeps.overrides: train.lr: -1 is less than or equal to the minimum",
+        ),
+        (
+            {"problem": "tiny", "tiny": {"model": {"n_heads": 0}}},
+            "config error: sweeps.tiny: model.n_heads: 0 is less than the minimum of 1",
         ),
         (
             {"interventions": [{"name": "x", "train": {"optimizer": "lbfgs"}}]},
@@ -225,3 +230,36 @@ def test_the_default_sweeps_share_the_base_problem_between_grids():
     plan = plan_sweeps(tiny_config(), SCHEMA)  # config.yaml's sweeps: the README's count of runs
     points = sum(len(plan.points[sweep]) for sweep in SWEEPS) // len(plan.seeds)
     assert (points, len(plan.runs), len(plan.seeds)) == (20, 17, 3)
+
+
+def test_the_swept_problem_is_chosen_by_name_and_the_overrides_go_over_it():
+    config = small_config(tiny={"model": {"d_model": 16}}, overrides={"train": {"lr": 0.01}})
+    main = base_settings({**config, "sweeps": {**config["sweeps"], "problem": "main"}})
+    assert {s: main[s] for s in ("task", "model")} == {s: config[s] for s in ("task", "model")}
+    assert main["train"]["lr"] == 0.01 and main["train"]["max_epochs"] == 300  # the overrides, and sweeps' epochs
+    tiny = base_settings({**config, "sweeps": {**config["sweeps"], "problem": "tiny"}})
+    assert tiny["model"] == {**config["model"], "d_model": 16} and tiny["train"]["lr"] == 0.01
+
+
+@pytest.mark.parametrize("how", ["configfile", "config"])
+def test_sweeping_the_main_problem_is_a_choice_a_configfile_and_the_command_line_can_make(tmp_path, how):
+    """Both merge key by key into config.yaml, whose sweeps.tiny holds the tiny problem: a name chooses."""
+    workdir = new_workdir(tmp_path)
+    expected = tiny_config()
+    if how == "configfile":
+        other = tmp_path / "subtraction.yaml"
+        other.write_text("task: {operation: sub, p: 31}\nsweeps: {problem: main}\n")
+        args = ["--configfile", str(other)]
+        expected["task"].update(operation="sub", p=31)
+    else:
+        args = ["--config", "sweeps={problem: main}", "model={d_model: 16, n_heads: 4, d_mlp: 64}"]
+        expected["model"] = {"d_model": 16, "n_heads": 4, "d_mlp": 64}
+    expected["sweeps"]["problem"] = "main"
+    wanted = plan_sweeps(expected, SCHEMA)
+    out = snakemake(workdir, "-n", "results/sweeps/weight_decay.csv", *args).stdout
+    planned = set(re.findall(r"results/sweeps/runs/([0-9a-f]{12})/", out))
+    assert planned == {key for _, _, key in wanted.points["weight_decay"]}
+    run = wanted.runs[wanted.points["weight_decay"][0][2]]
+    assert (run["task"]["p"], run["model"]["d_model"]) == (expected["task"]["p"], expected["model"]["d_model"])
+    tiny = plan_sweeps(tiny_config(), SCHEMA)  # what was swept before the choice: none of it
+    assert planned.isdisjoint(key for _, _, key in tiny.points["weight_decay"])

@@ -231,7 +231,7 @@ def test_changed_training_reruns_all_after_it_once_training_has_filed_its_points
 
 def test_changed_sweep_grids_and_base_rerun_nothing_of_the_default_run(workflow_copy):
     config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
-    config["sweeps"].update(seeds=[7], weight_decay=[0.1], interventions=[], base={"train": {"lr": 0.01}})
+    config["sweeps"].update(seeds=[7], weight_decay=[0.1], interventions=[], overrides={"train": {"lr": 0.01}})
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
     assert jobs_planned(workflow_copy) == {}
 

@@ -20,6 +20,7 @@ from grokscape.planning.configuration import describe_error, inert_keys, without
 
 SWEEPS = ("train_fraction", "weight_decay", "init_scale", "weight_norm", "interventions")
 RUN_SECTIONS = ("task", "model", "train", "points", "device")
+PROBLEM = ("task", "model", "train")  # the sections a swept problem sets
 KEY_LENGTH = 12
 KEY_PATTERN = f"[0-9a-f]{{{KEY_LENGTH}}}"
 
@@ -49,18 +50,23 @@ def run_key(settings: Mapping) -> str:
 
 
 def base_settings(config: Mapping) -> dict:
-    """The problem the sweeps vary: the main task, model and train settings under `sweeps.base`,
-    trained for `sweeps.max_epochs`, with the main run's point thresholds and device."""
+    """The problem the sweeps vary, `sweeps.problem`: the main task, model and train settings, with `sweeps.tiny`
+    over them for the tiny problem, then `sweeps.overrides`; trained for `sweeps.max_epochs`, with the main
+    run's point thresholds and device."""
     sweeps = config["sweeps"]
-    train = {k: v for k, v in config["train"].items() if k not in ("seeds", "seeds_per_job")}
-    base = {
-        "task": {**config["task"], **sweeps["base"].get("task", {})},
-        "model": {**config["model"], **sweeps["base"].get("model", {})},
-        "train": {**train, **sweeps["base"].get("train", {}), "max_epochs": sweeps["max_epochs"]},
-        "points": dict(config["points"]),
-        "device": config["device"],
-    }
-    return base
+    layers = ([sweeps["tiny"]] if sweeps["problem"] == "tiny" else []) + [sweeps["overrides"]]
+    main = {**config, "train": {k: v for k, v in config["train"].items() if k not in ("seeds", "seeds_per_job")}}
+    base = {section: _layered(main[section], [layer.get(section, {}) for layer in layers]) for section in PROBLEM}
+    base["train"]["max_epochs"] = sweeps["max_epochs"]
+    return {**base, "points": dict(config["points"]), "device": config["device"]}
+
+
+def _layered(section: Mapping, layers: list[Mapping]) -> dict:
+    """`section` with each of `layers` over it, key by key."""
+    merged = dict(section)
+    for layer in layers:
+        merged.update(layer)
+    return merged
 
 
 def point_settings(base: Mapping, sweep: str, value: Any) -> dict:
@@ -87,8 +93,10 @@ def plan_sweeps(config: Mapping, schema: Mapping) -> SweepPlan:
     """Every sweep's runs, each point's settings checked against the main sections' schema
     (one ConfigError naming the sweep key on a bad value)."""
     sweeps = config["sweeps"]
+    if sweeps["problem"] == "tiny":  # a bad value is named where it was written
+        _check(base_settings({**config, "sweeps": {**sweeps, "overrides": {}}}), schema, "sweeps.tiny")
     base = base_settings(config)
-    _check(base, schema, "sweeps.base")
+    _check(base, schema, "sweeps.overrides")
     plan = SweepPlan(list(sweeps["seeds"]))
     for sweep in SWEEPS:
         plan.points[sweep] = []
