@@ -7,7 +7,7 @@ from pathlib import Path
 import grokscape.planning.codehash
 from grokscape.errors import ConfigError
 from grokscape.planning.configuration import check_config, load_schema
-from grokscape.planning.endpoints import Endpoint, NAME_PATTERN, PLAIN_PATTERN
+from grokscape.planning.endpoints import NAME_PATTERN, PLAIN_PATTERN
 from grokscape.planning.job_groups import (
     BATCH_PATTERN,
     GROUP_PATTERN,
@@ -29,9 +29,6 @@ SCHEMA_FILE = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
 SCHEMA = load_schema(SCHEMA_FILE)
 try:
     check_config(config, SCHEMA_FILE)
-    for extra in config["paths"]["extra"]:
-        for name in Path(extra).name.split("__"):
-            Endpoint.parse(name).check_snapshot(config["train"]["snapshot_every"], config["train"]["max_epochs"])
 except ConfigError as error:
     sys.exit(f"grokscape: {error}")
 

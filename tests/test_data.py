@@ -1,7 +1,10 @@
 import pytest
 import torch
+from conftest import SCHEMA, tiny_config
 
+from grokscape.errors import ConfigError
 from grokscape.numerics.data import make_dataset, operation_table
+from grokscape.planning.configuration import check_config, table_size, train_count
 
 
 @pytest.mark.parametrize(
@@ -19,11 +22,6 @@ def test_operation_tables_match_modular_arithmetic(operation, expected):
 def test_division_inverts_multiplication():
     a, b, c = operation_table("div", 11)
     assert torch.equal(c * b % 11, a)
-
-
-def test_division_needs_a_prime_modulus():
-    with pytest.raises(ValueError, match="prime"):
-        operation_table("div", 12)
 
 
 def test_paper_table_has_9312_equations_and_half_train():
@@ -57,6 +55,24 @@ def test_s5_table_is_the_composition_of_permutations():
     assert not torch.equal(table, table.T)  # and, unlike arithmetic mod p, not commutative
 
 
-def test_s5_needs_the_group_order_as_vocabulary():
-    with pytest.raises(ValueError, match="p=120"):
-        operation_table("s5", 97)
+@pytest.mark.parametrize(("operation", "p"), [("mul", 7), ("div", 11), ("s5", 120)])
+def test_the_configuration_check_knows_the_size_of_every_table(operation, p):
+    """`table_size` and `train_count` decide at start-up that a split leaves neither set empty."""
+    assert operation_table(operation, p)[0].numel() == table_size(operation, p)
+    data = make_dataset(operation, p, 0.3, 0)
+    assert data.train_index.numel() == train_count(0.3, table_size(operation, p))
+
+
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [
+        ({"operation": "div", "p": 12}, "task.p: div needs a prime modulus, got 12"),
+        ({"operation": "s5", "p": 97}, "task.p: s5 needs 120"),
+        ({"p": 3, "train_fraction": 0.01}, "task.train_fraction: 0.01 leaves an empty train or validation set of 6"),
+    ],
+)
+def test_a_problem_no_table_can_give_is_a_configuration_error(task, message):
+    config = tiny_config()
+    config["task"].update(task)
+    with pytest.raises(ConfigError, match=message):
+        check_config(config, SCHEMA)

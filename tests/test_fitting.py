@@ -102,8 +102,7 @@ def test_garipov_schedule_is_flat_then_linear_down_to_one_percent_then_flat():
     assert factors[90] == pytest.approx(0.01) and factors[99] == pytest.approx(0.01)
     assert all(a >= b for a, b in itertools.pairwise(factors))
     assert lr_factor("cosine", 0, 10) == 1.0 and lr_factor("cosine", 5, 10) == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="schedule"):
-        lr_factor("step", 0, 10)
+    assert lr_factor("constant", 99, 100) == 1.0
 
 
 def test_the_recipe_is_its_sections_and_l2_auto_follows_the_training_optimizer():

@@ -7,49 +7,56 @@ cells: that is what makes point 1 of one seed comparable with point 1' of anothe
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from grokscape.planning.tasks import S5_ORDER, is_prime
+from grokscape.planning.configuration import train_count
 from grokscape.storage import read_attrs, read_table, write_table
 
-OPERATIONS = ("mul", "add", "sub", "div", "s5")
+Table = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-def operation_table(operation: str, p: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """All equations a ∘ b = c as three int64 vectors: a ∈ [0, p−1], b ∈ [1, p−1] mod p, all pairs in S5."""
-    if operation == "s5":
-        return s5_table(p)
-    a, b = torch.meshgrid(torch.arange(p), torch.arange(1, p), indexing="ij")
-    a, b = a.reshape(-1), b.reshape(-1)
-    if operation == "mul":
-        c = a * b % p
-    elif operation == "add":
-        c = (a + b) % p
-    elif operation == "sub":
-        c = (a - b) % p
-    elif operation == "div":
-        if not is_prime(p):
-            raise ValueError(f"task.operation=div needs a prime task.p, got {p}")
-        inverse = torch.tensor([pow(int(x), -1, p) for x in b])
-        c = a * inverse % p
-    else:
-        raise ValueError(f"task.operation must be one of {', '.join(OPERATIONS)}, got {operation!r}")
-    return a, b, c
+def _modular(result: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> Callable[[int], Table]:
+    """The table of a ∘ b = `result(a, b, p)` mod p over a ∈ [0, p−1], b ∈ [1, p−1]."""
+
+    def table(p: int) -> Table:
+        a, b = torch.meshgrid(torch.arange(p), torch.arange(1, p), indexing="ij")
+        a, b = a.reshape(-1), b.reshape(-1)
+        return a, b, result(a, b, p)
+
+    return table
 
 
-def s5_table(p: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _inverses(b: torch.Tensor, p: int) -> torch.Tensor:
+    return torch.tensor([pow(int(x), -1, p) for x in b])
+
+
+def s5_table(p: int) -> Table:
     """Composition in S5 (Power et al.): token k is the k-th permutation of 0..4 in lexicographic
-    order (token 0 is the identity), and c = a ∘ b is the permutation x ↦ a(b(x))."""
-    if p != S5_ORDER:
-        raise ValueError(f"task.operation=s5 needs task.p={S5_ORDER} (the order of S5), got {p}")
+    order (token 0 is the identity), and c = a ∘ b is the permutation x ↦ a(b(x)); `p` is 120."""
     perms = list(itertools.permutations(range(5)))
     index = {perm: k for k, perm in enumerate(perms)}
     a, b = torch.meshgrid(torch.arange(p), torch.arange(p), indexing="ij")
     a, b = a.reshape(-1), b.reshape(-1)
     c = torch.tensor([index[tuple(perms[x][y] for y in perms[z])] for x, z in zip(a.tolist(), b.tolist(), strict=True)])
     return a, b, c
+
+
+# The tables by `task.operation` (the schema's enum; tests/test_vocabulary.py checks they agree).
+TABLES: dict[str, Callable[[int], Table]] = {
+    "mul": _modular(lambda a, b, p: a * b % p),
+    "add": _modular(lambda a, b, p: (a + b) % p),
+    "sub": _modular(lambda a, b, p: (a - b) % p),
+    "div": _modular(lambda a, b, p: a * _inverses(b, p) % p),  # p prime: checked with the configuration
+    "s5": s5_table,
+}
+
+
+def operation_table(operation: str, p: int) -> Table:
+    """All equations a ∘ b = c as three int64 vectors."""
+    return TABLES[operation](p)
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,7 @@ class Dataset:
 def make_dataset(operation: str, p: int, train_fraction: float, data_seed: int) -> Dataset:
     a, b, c = operation_table(operation, p)
     n = a.numel()
-    n_train = round(train_fraction * n)
-    if not 0 < n_train < n:
-        raise ValueError(f"task.train_fraction={train_fraction} leaves an empty train or validation set")
+    n_train = train_count(train_fraction, n)  # neither set empty: checked with the configuration
     order = torch.randperm(n, generator=torch.Generator().manual_seed(data_seed))
     train_index, val_index = order[:n_train], order[n_train:]
     is_train = torch.zeros(n, dtype=torch.bool)

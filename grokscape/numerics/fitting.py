@@ -33,9 +33,6 @@ from grokscape.planning.configuration import section_values
 
 log = logging.getLogger(__name__)
 
-FIT_OPTIMIZERS = ("sgd", "adam")
-SCHEDULES = ("constant", "garipov", "cosine")
-
 
 @dataclass(frozen=True)
 class FitSettings:
@@ -60,26 +57,31 @@ class FitSettings:
         return cls(**{**values, "l2": auto if values["l2"] == "auto" else float(values["l2"])})
 
 
+def _garipov(progress: float) -> float:
+    """Garipov et al. 2018: flat for the first half, linear down to 1 % by 90 %, then flat."""
+    return 1.0 if progress <= 0.5 else 1.0 - 0.99 * (min(progress, 0.9) - 0.5) / 0.4
+
+
+# The learning-rate schedules by `{kind}.schedule`, as a fraction of the base rate at a fraction of the
+# epochs, and the fit optimizers by `{kind}.optimizer` (the schema's enums; tests/test_vocabulary.py).
+SCHEDULES = {
+    "constant": lambda progress: 1.0,
+    "garipov": _garipov,
+    "cosine": lambda progress: 0.5 * (1 + math.cos(math.pi * progress)),
+}
+FIT_OPTIMIZERS = {
+    "sgd": lambda params, s: torch.optim.SGD(params, lr=s.lr, momentum=s.momentum),
+    "adam": lambda params, s: torch.optim.Adam(params, lr=s.lr),
+}
+
+
 def lr_factor(schedule: str, epoch: int, epochs: int) -> float:
     """The learning rate of `epoch` (0-based) as a fraction of the base rate."""
-    progress = epoch / max(epochs, 1)
-    if schedule == "constant":
-        return 1.0
-    if schedule == "garipov":  # Garipov et al. 2018: flat, linear down to 1 %, flat
-        if progress <= 0.5:
-            return 1.0
-        return 1.0 - 0.99 * (min(progress, 0.9) - 0.5) / 0.4
-    if schedule == "cosine":
-        return 0.5 * (1 + math.cos(math.pi * progress))
-    raise ValueError(f"fit schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
+    return SCHEDULES[schedule](epoch / max(epochs, 1))
 
 
 def make_fit_optimizer(params: list[torch.Tensor], settings: FitSettings) -> torch.optim.Optimizer:
-    if settings.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=settings.lr, momentum=settings.momentum)
-    if settings.optimizer == "adam":
-        return torch.optim.Adam(params, lr=settings.lr)
-    raise ValueError(f"fit optimizer must be one of {', '.join(FIT_OPTIMIZERS)}, got {settings.optimizer!r}")
+    return FIT_OPTIMIZERS[settings.optimizer](params, settings)
 
 
 @dataclass

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from grokscape.numerics.curves import weights_at
 from grokscape.numerics.data import Dataset
 from grokscape.numerics.model import Params, TokenTables, forward_from_tables, squared_norm, token_tables
+from grokscape.planning.path_names import connects
 
 # Losses are stored in parts as well as summed: cross-entropy (`*_ce`), the L2 term `l2` =
 # (weight_decay/2)·‖w‖², and `*_loss` = cross-entropy + l2, the objective the paper plots.
@@ -147,11 +148,6 @@ def cross_entropy(
     return ce, (logits.argmax(-1) == c).float()
 
 
-def connects(table: dict[str, np.ndarray], zero_error: float) -> bool:
-    """A path connects its endpoints when train error stays at most `zero_error` along all of it."""
-    return bool(np.max(table["train_error"]) <= zero_error)
-
-
 def summary_row(table: dict[str, np.ndarray], zero_error: float) -> dict[str, float]:
     """Whether the path connects (train error ≤ `zero_error` everywhere), its max train error,
     barrier heights (max along the path above the larger endpoint) and where they peak,
@@ -160,7 +156,8 @@ def summary_row(table: dict[str, np.ndarray], zero_error: float) -> dict[str, fl
     a barrier has no peak (NaN)."""
     t = np.asarray(table["t"], dtype=float)
     position = (t + np.arange(t.shape[0])[:, None] if t.ndim == 2 else t).reshape(-1)
-    row = {"connects": connects(table, zero_error), "max_train_error": float(np.max(table["train_error"]))}
+    worst = float(np.max(table["train_error"]))
+    row = {"connects": connects(worst, zero_error), "max_train_error": worst}
     for metric in ("train_loss", "train_error"):
         values = np.asarray(table[metric]).reshape(-1)
         row[f"{metric}_barrier"] = float(values.max() - max(values[0], values[-1]))

@@ -40,7 +40,6 @@ from grokscape.planning.points import Thresholds, reached
 log = logging.getLogger(__name__)
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "weight_norm")
-OPTIMIZERS = ("sgd", "adamw")
 
 
 @dataclass(frozen=True)
@@ -93,14 +92,17 @@ class _SeedRun:
         return TrainResult(history, self.snapshots, self.memorized, self.grokked, self.diverged)
 
 
+# The optimizers by `train.optimizer` (the schema's enum; tests/test_vocabulary.py checks they agree).
+OPTIMIZERS = {
+    "sgd": lambda params, s: torch.optim.SGD(
+        params, lr=s.lr, weight_decay=s.weight_decay, momentum=s.momentum, foreach=True
+    ),
+    "adamw": lambda params, s: torch.optim.AdamW(params, lr=s.lr, weight_decay=s.weight_decay, foreach=True),
+}
+
+
 def make_optimizer(params: list[torch.Tensor], settings: TrainSettings) -> torch.optim.Optimizer:
-    if settings.optimizer == "sgd":
-        return torch.optim.SGD(
-            params, lr=settings.lr, weight_decay=settings.weight_decay, momentum=settings.momentum, foreach=True
-        )
-    if settings.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, foreach=True)
-    raise ValueError(f"train.optimizer must be one of {', '.join(OPTIMIZERS)}, got {settings.optimizer!r}")
+    return OPTIMIZERS[settings.optimizer](params, settings)
 
 
 class FullEvaluator:

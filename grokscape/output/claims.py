@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import find_peaks
 
+from grokscape.planning.path_names import connects
+
 Table = Mapping[str, np.ndarray]
 HOLDS, FAILS, UNDECIDED = "holds", "does not hold", "undecided"
 NOT_REACHED = "not reached"  # a unit whose training never reached a point its paths need: counted, not decided
@@ -71,7 +73,7 @@ def _plain(value):
 def _unconnected(curve: Table, th: ClaimThresholds, what: str) -> str:
     """The reason a claim resting on `curve` cannot be decided, or "" when the curve connects."""
     worst = float(np.max(curve["train_error"]))
-    if worst <= th.zero_error:
+    if connects(worst, th.zero_error):
         return ""
     return (
         f"the {what} did not connect its endpoints (max train error {worst:.4g} > zero_error {th.zero_error}): "
@@ -142,7 +144,7 @@ def c3_chain(chain: Table, th: ClaimThresholds) -> dict:
         "last_segment_grad_norm_change": last_grad,
     }
     holds = (
-        train_error.max() <= th.zero_error
+        connects(train_error.max(), th.zero_error)
         and first_loss >= th.change_ratio * last_loss
         and first_grad >= th.change_ratio * last_grad
     )

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from grokscape.numerics.data import Dataset
+from grokscape.planning.path_names import connects
 from grokscape.storage import atomic_write
 
 PANELS = (("loss", "loss (CE + L2)"), ("error", "error (1 − accuracy)"), ("grad_norm", "mean stochastic grad norm"))
@@ -207,7 +208,7 @@ def fits_figure(fits: Sequence[tuple[np.ndarray, Mapping]], zero_error: float, p
     fig, ax = plt.subplots(figsize=(9, 5))
     for fit_loss, attrs in fits:
         worst = attrs["max_train_error"]
-        verdict = "connects" if worst <= zero_error else "does NOT connect"
+        verdict = "connects" if connects(worst, zero_error) else "does NOT connect"
         label = f"{attrs['kind']} {attrs['start']} → {attrs['end']}: max train error {worst:.3g}, {verdict}"
         epochs = np.arange(1, len(fit_loss) + 1)
         (line,) = ax.plot(epochs, fit_loss, lw=0.5, alpha=0.3)

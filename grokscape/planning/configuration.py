@@ -5,7 +5,7 @@ what it allows. Deliberately free of torch, so that Snakemake starts fast.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,10 @@ import jsonschema
 import yaml
 
 from grokscape.errors import ConfigError
-from grokscape.planning.tasks import S5_ORDER, is_prime
+from grokscape.planning.endpoints import Endpoint
+from grokscape.planning.path_names import parse_path
+
+S5_ORDER = 120  # |S5|: composition in S5 has 120 tokens
 
 
 def _with_defaults(validator_class: type) -> type:
@@ -76,16 +79,43 @@ def check_config(config: dict, schema_path: str | Path) -> dict:
         error = errors[0]
         key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
         raise ConfigError(f"config error: {key}: {describe_error(error)}")
-    task, model = config["task"], config["model"]
-    if task["operation"] == "div" and not is_prime(task["p"]):
-        raise ConfigError(f"config error: task.p: div needs a prime modulus, got {task['p']}")
-    if task["operation"] == "s5" and task["p"] != S5_ORDER:
-        raise ConfigError(f"config error: task.p: s5 needs {S5_ORDER} (the order of S5), got {task['p']}")
-    if model["d_model"] % model["n_heads"]:
-        raise ConfigError(
-            f"config error: model.n_heads: must divide model.d_model={model['d_model']}, got {model['n_heads']}"
-        )
+    for key, message in problem_errors(config):
+        raise ConfigError(f"config error: {key}: {message}")
+    train = config["train"]
+    for extra in config["paths"]["extra"]:
+        for name in parse_path(extra)[1:]:
+            Endpoint.parse(name).check_snapshot(train["snapshot_every"], train["max_epochs"])
     return config
+
+
+def problem_errors(settings: Mapping) -> Iterator[tuple[str, str]]:
+    """(key, what is wrong) for every check of a problem (task, model) a schema cannot express; the start-up
+    check and every sweep point run them, so that no job meets a problem it cannot build."""
+    task, model = settings["task"], settings["model"]
+    if task["operation"] == "div" and not is_prime(task["p"]):
+        yield "task.p", f"div needs a prime modulus, got {task['p']}"
+    if task["operation"] == "s5" and task["p"] != S5_ORDER:
+        yield "task.p", f"s5 needs {S5_ORDER} (the order of S5), got {task['p']}"
+    n, fraction = table_size(task["operation"], task["p"]), task["train_fraction"]
+    if not 0 < train_count(fraction, n) < n:
+        yield "task.train_fraction", f"{fraction} leaves an empty train or validation set of {n} equations"
+    if model["d_model"] % model["n_heads"]:
+        yield "model.n_heads", f"must divide model.d_model={model['d_model']}, got {model['n_heads']}"
+
+
+def is_prime(n: int) -> bool:
+    """Division mod p needs every nonzero residue invertible: p prime."""
+    return n >= 2 and all(n % k for k in range(2, int(n**0.5) + 1))
+
+
+def table_size(operation: str, p: int) -> int:
+    """Equations in the table: every a ∘ b with b ≠ 0 mod p, every pair of permutations in S5."""
+    return p * p if operation == "s5" else p * (p - 1)
+
+
+def train_count(train_fraction: float, n: int) -> int:
+    """How many of the `n` equations the split puts in the training set."""
+    return round(train_fraction * n)
 
 
 def load_config(config_path: str | Path, schema_path: str | Path) -> dict:

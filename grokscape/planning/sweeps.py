@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 
 from grokscape.errors import ConfigError
-from grokscape.planning.configuration import describe_error, inert_keys, without_keys
+from grokscape.planning.configuration import describe_error, inert_keys, problem_errors, without_keys
 
 SWEEPS = ("train_fraction", "weight_decay", "init_scale", "weight_norm", "interventions")
 RUN_SECTIONS = ("task", "model", "train", "points", "device")
@@ -120,6 +120,8 @@ def _check(settings: Mapping, schema: Mapping, where: str) -> None:
         for error in validator.iter_errors(settings[section]):
             key = ".".join(str(part) for part in (section, *error.absolute_path))
             raise ConfigError(f"config error: {where}: {key}: {describe_error(error)}")
+    for key, message in problem_errors(settings):
+        raise ConfigError(f"config error: {where}: {key}: {message}")
 
 
 def _typed(settings: Mapping, schema: Mapping) -> dict:
