@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -329,39 +330,58 @@ def test_a_job_finds_its_members_in_its_label_whatever_its_own_plan(workflow_cop
             np.testing.assert_allclose(f["train_loss"][()], g["train_loss"][()], rtol=1e-6, atol=1e-7)
 
 
-def _comment_docstring_and_layout(source: str) -> str:
-    body = source.split('"""', 2)[2]  # a new module docstring, a comment, blank lines
-    return '"""Reworded."""\n\n# an added comment\n' + body.replace("\n\n", "\n\n\n") + "\n# another\n"
+def _edited(source: str, edit: str) -> str:
+    """`source` with a comment, docstring and layout edit ("comment"), a new statement at its end ("code", for a
+    script), or a new first statement in the body of its top-level definition named `edit`."""
+    if edit == "comment":
+        body = source.split('"""', 2)[2]  # a new module docstring, a comment, blank lines
+        return '"""Reworded."""\n\n# an added comment\n' + body.replace("\n\n", "\n\n\n") + "\n# another\n"
+    if edit == "code":
+        return source + "\n_edited = True\n"
+    definition = next(node for node in ast.parse(source).body if getattr(node, "name", None) == edit)
+    first = definition.body[0]
+    documented = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+    lines = source.splitlines(keepends=True)
+    lines.insert(first.end_lineno if documented else first.lineno - 1, " " * first.col_offset + "_edited = True\n")
+    return "".join(lines)
 
 
-def _new_function(source: str) -> str:
-    return source + "\n\ndef edited() -> int:\n    return 1\n"
-
-
-CODE_EDITS = {  # (library module or script under workflow_scripts/, edit): rules planned
+# (library module, or script under workflow_scripts/; edit): rules planned. An edit to a definition reruns the
+# rules whose scripts reach it through the names they use (grokscape/planning/codehash.py), not every rule
+# importing its module: the rows marked "finer" rerun less than their module's importers.
+CODE_EDITS = {
     ("grokscape/numerics/model.py", "comment"): set(),
     ("grokscape/output/plotting.py", "comment"): set(),
     ("train_seeds.py", "comment"): set(),
-    ("file_member.py", "code"): THROUGH_TRAINING,  # re-filed from the group folders, which are temporary: recomputed
-    ("grokscape/output/plotting.py", "code"): FIGURES,
-    ("plot_fig1.py", "code"): {"fig1", "all"},
-    ("grokscape/output/claims.py", "code"): {"claims", "results_table", "all"},
-    ("grokscape/output/pathfiles.py", "code"): PATH_RULES,
-    ("grokscape/numerics/data.py", "code"): THROUGH_TRAINING | {"dataset"},
-    ("grokscape/numerics/training.py", "code"): THROUGH_TRAINING,
-    ("grokscape/numerics/fitting.py", "code"): PATH_RULES - {"chain", "fig4"},  # chains fit nothing
-    ("grokscape/numerics/landscape.py", "code"): PATH_RULES | SHARPNESS,
-    ("grokscape/numerics/sharpness.py", "code"): CURVE_RULES | SHARPNESS,
-    ("grokscape/numerics/alignment.py", "code"): PATH_RULES | {"align"},  # path jobs measure distances with it
-    ("grokscape/planning/endpoints.py", "code"): PATH_RULES | {"align"},
-    ("align_checkpoint.py", "code"): ALIGNED,
-    ("grokscape/numerics/planes.py", "code"): PLANES,
     ("grokscape/numerics/planes.py", "comment"): set(),
-    ("grokscape/output/plane_figure.py", "code"): {"plane_figure", "all"},
-    ("grokscape/planning/sweeps.py", "code"): set(),  # the sweeps' code: nothing of the default run
-    # the start-up check: what it decides reaches the jobs through their params, so its code reruns none
-    ("grokscape/planning/configuration.py", "code"): set(),
-    ("grokscape/output/sweep_tables.py", "code"): set(),
+    ("file_member.py", "code"): THROUGH_TRAINING,  # re-filed from the group folders, which are temporary: recomputed
+    ("plot_fig1.py", "code"): {"fig1", "all"},
+    ("align_checkpoint.py", "code"): ALIGNED,
+    ("grokscape/output/plotting.py", "save"): FIGURES,
+    ("grokscape/output/plotting.py", "figure1"): {"fig1", "all"},  # finer
+    ("grokscape/output/claims.py", "c5_two_memorisations"): {"claims", "results_table", "all"},
+    ("grokscape/output/pathfiles.py", "write_path"): PATH_RULES,
+    ("grokscape/numerics/data.py", "make_dataset"): THROUGH_TRAINING | {"dataset"},
+    ("grokscape/numerics/training.py", "train_seeds"): THROUGH_TRAINING,
+    ("grokscape/numerics/fitting.py", "fit_curves"): PATH_RULES - {"chain", "fig4"},  # chains fit nothing
+    ("grokscape/numerics/landscape.py", "cross_entropy"): PATH_RULES | SHARPNESS,
+    ("grokscape/numerics/landscape.py", "summary_row"): {"path_summary", "results_table", "all"},  # finer
+    ("grokscape/numerics/landscape.py", "forward_metrics"): PLANES,  # finer: the planes' grid only
+    ("grokscape/numerics/sharpness.py", "lanczos_top"): CURVE_RULES | SHARPNESS,
+    ("grokscape/numerics/sharpness.py", "along_curves"): CURVE_RULES,  # finer: not sharpness through training
+    ("grokscape/numerics/alignment.py", "distance"): PATH_RULES | {"align"},  # path jobs measure distances with it
+    ("grokscape/numerics/alignment.py", "align_activations"): ALIGNED,  # finer: no path job aligns
+    ("grokscape/planning/endpoints.py", "Endpoint"): PATH_RULES | {"align"},
+    ("grokscape/numerics/planes.py", "plane_metrics"): PLANES,
+    ("grokscape/numerics/planes.py", "read_plane"): {"plane_figure", "all"},  # finer
+    ("grokscape/output/plane_figure.py", "plane_figure"): {"plane_figure", "all"},
+    ("grokscape/planning/sweeps.py", "plan_sweeps"): set(),  # the sweeps' code: nothing of the default run
+    # the start-up check and the plan: what they decide reaches the jobs through their params and inputs
+    ("grokscape/planning/configuration.py", "check_config"): set(),  # finer: the dataset job imports the module
+    ("grokscape/planning/configuration.py", "train_count"): THROUGH_TRAINING | {"dataset"},  # ... for this
+    ("grokscape/planning/plan.py", "Plan"): set(),
+    ("grokscape/planning/plan.py", "left_out_reason"): {"path_summary", "results_table", "all"},
+    ("grokscape/output/sweep_tables.py", "sweep_table"): set(),
 }
 
 
@@ -372,7 +392,7 @@ def test_edited_code_reruns_exactly_the_rules_that_reach_it(workflow_copy, tmp_p
         REPO, repo, ignore=shutil.ignore_patterns(".venv", ".git", "results", "runs", ".snakemake", "tests")
     )
     path = repo / module if module.startswith("grokscape/") else repo / "workflow_scripts" / module
-    path.write_text((_comment_docstring_and_layout if edit == "comment" else _new_function)(path.read_text()))
+    path.write_text(_edited(path.read_text(), edit))
     assert set(jobs_planned(workflow_copy, "-s", str(repo / "Snakefile"))) == CODE_EDITS[module, edit]
 
 
