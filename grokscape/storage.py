@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 from grokscape.errors import DamagedFileError
-from grokscape.numerics.model import Params
 
 
 @contextmanager
@@ -37,17 +36,37 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
 
 @contextmanager
 def open_h5(path: str | Path) -> Iterator[h5py.File]:
-    """Open an HDF5 file for reading; any failure to read it names the file."""
+    """Open an HDF5 file for reading; h5py failing to open or read it names the file (`DamagedFileError`).
+    What the caller's own code raises inside the `with` block passes as it is."""
     if not Path(path).exists():
         raise FileNotFoundError(f"{path} does not exist")
     try:
-        with h5py.File(path, "r") as handle:
-            yield handle
+        handle = h5py.File(path, "r")
+    except OSError as error:
+        raise DamagedFileError(path, _reason(error)) from error
+    try:
+        yield handle
     except (OSError, KeyError, ValueError, TypeError) as error:
-        reason = f"{type(error).__name__}: {error}".splitlines()[0]
-        if "filter returned failure" in reason:  # HDF5's words for a failed Fletcher-32 check
-            reason = "checksum mismatch: its data were corrupted"
-        raise DamagedFileError(path, reason) from error
+        if not _raised_in_h5py(error):
+            raise
+        raise DamagedFileError(path, _reason(error)) from error
+    finally:
+        handle.close()
+
+
+def _raised_in_h5py(error: BaseException) -> bool:
+    """Whether `error` comes from h5py's own code (its innermost frame lies in h5py, Python or Cython)."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame is not None and "h5py" in Path(frame.tb_frame.f_code.co_filename).parts
+
+
+def _reason(error: BaseException) -> str:
+    reason = f"{type(error).__name__}: {error}".splitlines()[0]
+    if "filter returned failure" in reason:  # HDF5's words for a failed Fletcher-32 check
+        return "checksum mismatch: its data were corrupted"
+    return reason
 
 
 def write_json(path: str | Path, content: Any) -> None:
@@ -76,7 +95,7 @@ def read_table(path: str | Path, names: list[str] | None = None) -> dict[str, np
         names = names if names is not None else [k for k, v in handle.items() if isinstance(v, h5py.Dataset)]
         missing = [n for n in names if n not in handle]
         if missing:
-            raise KeyError(f"datasets {missing} missing")
+            raise DamagedFileError(path, f"datasets {missing} missing")
         return {name: handle[name][()] for name in names}
 
 
@@ -85,12 +104,12 @@ def read_attrs(path: str | Path) -> dict[str, Any]:
         return {key: attr_value(value) for key, value in handle.attrs.items()}
 
 
-def write_params(group: h5py.Group, params: Params) -> None:
+def write_params(group: h5py.Group, params: Mapping[str, torch.Tensor]) -> None:
     for name, value in params.items():
         write_array(group, name, value)
 
 
-def read_params(group: h5py.Group) -> Params:
+def read_params(group: h5py.Group) -> dict[str, torch.Tensor]:
     return {name: torch.from_numpy(group[name][()]) for name in group}
 
 

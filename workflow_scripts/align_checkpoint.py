@@ -5,7 +5,7 @@ import torch
 from grokscape.numerics.alignment import align, align_activations
 from grokscape.numerics.data import load_dataset
 from grokscape.numerics.model import forward_by_token
-from grokscape.output.checkpoints import load_checkpoint, model_shape, write_checkpoints
+from grokscape.output.checkpoints import checkpoint_shape, load_checkpoint, write_checkpoints
 from grokscape.planning.endpoints import Endpoint
 from grokscape.scripting import job
 from grokscape.storage import read_attrs, read_json
@@ -17,7 +17,7 @@ with job(snakemake) as log:
         moved.epoch(read_json(inputs.moved_points)),
         target.epoch(read_json(inputs.target_points)),
     )
-    shape = model_shape(inputs.moved_checkpoints)
+    shape = checkpoint_shape(inputs.moved_checkpoints)
     weights, reference = (
         load_checkpoint(inputs.moved_checkpoints, moved_epoch),
         load_checkpoint(inputs.target_checkpoints, target_epoch),

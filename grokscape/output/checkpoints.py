@@ -40,13 +40,14 @@ def load_checkpoint(path: str | Path, epoch: int) -> Params:
         params = read_params(handle["epochs"][str(epoch)]) if epoch in have else None
     if params is None:
         raise MissingCheckpointError(f"{path} has no checkpoint at epoch {epoch}; saved epochs: {have}")
-    expected = model_shape(path).shapes()
+    expected = checkpoint_shape(path).shapes()
     if {k: tuple(v.shape) for k, v in params.items()} != expected:
         raise DamagedFileError(path, f"epoch {epoch} does not hold the weights of the model in its attributes")
     return params
 
 
-def model_shape(path: str | Path) -> ModelShape:
+def checkpoint_shape(path: str | Path) -> ModelShape:
+    """The shape of the model whose weights a checkpoint file holds (its attributes)."""
     with open_h5(path) as handle:
         attrs = handle.attrs
         return ModelShape(int(attrs["p"]), int(attrs["d_model"]), int(attrs["n_heads"]), int(attrs["d_mlp"]))

@@ -63,7 +63,7 @@ def read_path(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     with open_h5(path) as handle:
         missing = [name for name in COLUMNS if name not in handle]
         if missing:
-            raise KeyError(f"{path} lacks datasets {missing}")
+            raise DamagedFileError(path, f"it lacks datasets {missing}")
         columns = {name: handle[name][()] for name, obj in handle.items() if isinstance(obj, h5py.Dataset)}
     for name in METRICS:
         if not np.all(np.isfinite(columns[name])):

@@ -71,8 +71,8 @@ def sweep_table(
     return table
 
 
-def spread(values: Sequence[float]) -> dict:
-    """Median, min and max of the values that exist, and how many exist."""
+def seed_spread(values: Sequence[float]) -> dict:
+    """Median, min and max over seeds of the values that exist, and how many exist."""
     present = np.asarray([v for v in values if v is not None and not pd.isna(v)], dtype=float)
     if present.size == 0:
         return {"n": 0, "median": None, "min": None, "max": None}
@@ -90,7 +90,7 @@ def summary(table: pd.DataFrame, sweep: str) -> list[dict]:
     result = []
     for value, group in table.groupby(column, sort=False):
         entry = {column: value, "runs": len(group), "never_reached_val_acc": int((~group["reached_val_acc"]).sum())}
-        entry.update({name: spread(group[name].tolist()) for name in (*EPOCH_COLUMNS, *FINAL_COLUMNS)})
+        entry.update({name: seed_spread(group[name].tolist()) for name in (*EPOCH_COLUMNS, *FINAL_COLUMNS)})
         result.append(entry)
     return result
 
