@@ -70,7 +70,7 @@ def local_environment() -> dict[str, str]:
 
 
 def snakemake(
-    workdir: Path, *args: str, check: bool = True, timeout: int = 600, env: dict[str, str] | None = None
+    workdir: Path, *args: str, check: bool = True, timeout: int = 1800, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """Run real Snakemake on the repository's Snakefile in `workdir` (with `env` added to its environment);
     stdout holds stderr too."""
