@@ -5,19 +5,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from conftest import paper, paper_config
+from conftest import paper, paper_config, tiny_problem
 
 from grokscape.numerics import resume
 from grokscape.numerics.curves import coefficients
-from grokscape.numerics.data import make_dataset
 from grokscape.numerics.fitting import FitSettings, fit_curve, fit_curves, lr_factor
 from grokscape.numerics.landscape import Objective, path_metrics
-from grokscape.numerics.model import ModelShape
-from grokscape.numerics.training import TrainSettings, train_seed
-from grokscape.planning.points import Thresholds
+from grokscape.numerics.training import train_seed
 
-SHAPE = ModelShape(23, 32, 4, 128)
-DATA = make_dataset("mul", 23, 0.7, 0)
+DATA, SHAPE, SETTINGS, THRESHOLDS = tiny_problem()  # its seeds grok on every CPU (tests/tiny.yaml)
 OBJECTIVE = Objective(4, 1.0, 512)
 CPU = torch.device("cpu")
 # The paper's recipe for polylines with the L2 term off and a resume state every 100 epochs.
@@ -25,22 +21,7 @@ RECIPE = paper(FitSettings, "polyline", l2=0.0, checkpoint_every=100)
 
 
 def _endpoints():
-    run = train_seed(
-        DATA,
-        SHAPE,
-        paper(
-            TrainSettings,
-            optimizer="adamw",
-            lr=0.03,
-            weight_decay=1.0,
-            max_epochs=3000,
-            epochs_after_grok=0,
-            snapshot_every=50,
-        ),
-        Thresholds(1.0, 1.0),
-        1,
-        CPU,
-    )
+    run = train_seed(DATA, SHAPE, replace(SETTINGS, epochs_after_grok=0), THRESHOLDS, 1, CPU)
     return run.snapshots[run.memorized], run.snapshots[run.grokked]
 
 

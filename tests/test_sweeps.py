@@ -23,7 +23,7 @@ SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
 # Two points per grid, two seeds, short runs; the first point of every grid is the base problem itself.
 SMALL = {
     "seeds": [0, 1],
-    "problem": "main",  # the main (tiny) problem itself
+    "problem": "tiny",  # the sweeps' own tiny problem (p = 23, sweeps.tiny), which these grids suit
     "max_epochs": 300,
     "train_fraction": [0.7, 0.5],
     "weight_decay": [1.0, 2.0],
