@@ -66,7 +66,7 @@ DRAWINGS = {
     "plane_mem_grok": Drawing(BOTH, 1, ((POLYLINE, "{0}-mem", "{0}-grok"),)),
     "plane_mem_mem": Drawing(("mem",), 2, ((POLYLINE, "{0}-mem", "{1}-mem"),)),
 }
-PATH_FIGURES = ("fig2", "fig5", "fig6", "fig7")  # drawn by the rule `path_figure`, in the summary's order
+SUMMARY_FIGURES = ("fig2", "fig5", "fig6", "fig7")  # their paths come first in the summary, in this order
 PLANES = ("plane_mem_grok", "plane_mem_mem")
 
 
@@ -184,7 +184,7 @@ class Plan:
 
     def summary_paths(self) -> list[str]:
         """Every path the figures and claims use, plus `paths.extra`, each once, in a fixed order."""
-        drawings = ["bezier", *PATH_FIGURES]
+        drawings = ["bezier", *SUMMARY_FIGURES]
         paths = [path for drawing in drawings if self.drawable(drawing) for path in self.figure_paths(drawing)]
         paths += [*self.claim_tables().values(), *self.alignment_paths(), *self.extra_paths()]
         # figures 4 and 8 draw paths the claims and the alignment already hold, unless they drew other seeds

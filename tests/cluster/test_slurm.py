@@ -237,22 +237,32 @@ def test_slurm_run_matches_local_run(slurm, tmp_path):
         assert json.loads((cluster / name).read_text()) == json.loads((local / name).read_text()), name
 
 
-def test_profile_requests_gpus_for_training_and_curves(tmp_path):
-    """A dry run of the real profile, no overrides: GPUs for train and curves (the fitting jobs) only, and
-    groups sized for them."""
-    pytest.importorskip("snakemake_executor_plugin_slurm", reason="pip install snakemake-executor-plugin-slurm")
-    output = snakemake(workdir(tmp_path / "dry"), TARGETS, "-n", "--profile", str(PROFILE), limit=300)
+def planned_resources(output: str) -> dict[str, list[dict[str, str]]]:
+    """The resources of every job a dry run lists, by rule."""
     resources: dict[str, list[dict[str, str]]] = {}
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):
-        rule = re.match(r"(?:local)?rule (\w+):", block)
+    for block in re.split(r"\n(?=(?:local)?(?:rule|checkpoint) \w+:)", output):
+        rule = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):", block)
         line = re.search(r"^\s+resources: (.*)$", block, re.MULTILINE)
         if rule and line:
             items = dict(item.split("=", 1) for item in line[1].split(", "))
             resources.setdefault(rule[1], []).append(items)
-    planned = ["curve", "curves", "dataset", "fig1", "path_figure", "seed_run", "train"]
-    assert sorted(resources) == planned, output[-3000:]
+    return resources
+
+
+def test_profile_requests_gpus_for_training_and_curves(tmp_path):
+    """A dry run of the real profile, no overrides: GPUs for train and curves (the fitting jobs) only, and
+    groups sized for them. The curves are planned from what training reached (the checkpoint `seed_run`),
+    so a dry run shows them once the seeds are trained: before, it shows the training."""
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="pip install snakemake-executor-plugin-slurm")
+    fresh, trained = workdir(tmp_path / "fresh"), workdir(tmp_path / "trained")
+    points = [f"results/seed{seed}/points.json" for seed in seeds()]
+    snakemake(trained, points, "--cores", "2")  # trained here, without the profile
+    resources = planned_resources(snakemake(fresh, TARGETS, "-n", "--profile", str(PROFILE), limit=300))
+    assert sorted(resources) == ["dataset", "fig1", "path_figure", "seed_run", "train"], resources
     assert len(resources["train"]) == len(seeds())  # the tiny run's device is the CPU: one seed a job
-    for rule, jobs in resources.items():
+    after = planned_resources(snakemake(trained, TARGETS, "-n", "--profile", str(PROFILE), limit=300))
+    assert sorted(after) == ["curve", "curves", "fig1", "path_figure"], after
+    for rule, jobs in {**resources, **after}.items():
         for items in jobs:
             if rule in GPU_RULES:
                 assert items.get("gpu") == "1", f"{rule} asks for no GPU: {items}"
@@ -262,9 +272,12 @@ def test_profile_requests_gpus_for_training_and_curves(tmp_path):
                 assert not set(items) & set(GPU_KEYS), f"{rule} should be a CPU job: {items}"
                 assert items["slurm_partition"] == partitions(profile())[0]
     # With `device: auto` the profile's GPUs size the groups, although the machine that plans has no GPU:
-    # every seed in one training job, the segments in one batch.
-    output = snakemake(workdir(tmp_path / "auto"), TARGETS, "-n", "--profile", str(PROFILE), "--config", "device=auto")
+    # every seed in one training job, the segments in one batch (of the trained seeds' points: the device
+    # changes the training's params, which `--rerun-triggers mtime` sets aside for this plan).
+    auto = ["-n", "--profile", str(PROFILE), "--config", "device=auto"]
+    output = snakemake(fresh, TARGETS, *auto)
     assert len(re.findall(r"^rule train:", output, re.MULTILINE)) == 1, output[-3000:]
     assert f"wildcards: group=seeds{seeds()[0]}-{seeds()[-1]}\n" in output, output[-3000:]
+    output = snakemake(trained, TARGETS, "--rerun-triggers", "mtime", *auto)
     batches = re.findall(r"wildcards: curve=segment, batch=(\S+)$", output, re.MULTILINE)
-    assert batches == ["batch0-5"], output[-3000:]  # the 6 segments of two seeds (README: paths by figure)
+    assert batches == ["batch0-5"], output[-3000:]  # the 6 segments of two seeds (docs: paths by figure)
