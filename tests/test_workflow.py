@@ -57,7 +57,7 @@ def test_path_tables_follow_the_documented_layout(built_workflow):
         assert f["val_error"][-1] == 0.0  # point 2 generalises
     with h5py.File(paths / "polyline" / "seed0-mem__seed1-mem.h5") as f:
         assert sorted(f["controls"]) == ["0", "1", "2"] and f.attrs["end_seed"] == 1
-        assert len(f["fit_loss"]) == 2000
+        assert len(f["fit_loss"]) == tiny_config()["polyline"]["epochs"]
     with h5py.File(paths / "chain" / "seed0-mem__seed0-grok.h5") as f:
         nodes = f["node_epochs"][()]
         assert nodes[0] == points["memorized"] and nodes[-1] == points["grokked"]

@@ -9,7 +9,7 @@ import pandas as pd
 from grokscape.numerics.landscape import summary_row
 from grokscape.output.pathfiles import read_path
 from grokscape.planning.endpoints import Endpoint
-from grokscape.planning.path_names import parse_path
+from grokscape.planning.path_names import FITTED_KINDS, parse_path
 from grokscape.planning.plan import left_out_reason
 from grokscape.planning.points import seed_of
 from grokscape.scripting import job
@@ -27,6 +27,18 @@ with job(snakemake) as log:
             "aligned_distance": attrs["distance"] if aligned else None,
         }
         rows.append({**identity, **summary_row(columns, params.zero_error), **distances})
+        if attrs["kind"] in FITTED_KINDS and not rows[-1]["connects"]:
+            short = rows[-1]["max_train_error"] - params.zero_error
+            log.warning(
+                "%s %s__%s did not connect: max train error %.4f along the curve, above claims.zero_error = %g by %.4f;"
+                " its verdicts stay undecided (fit longer, or see docs/fitting.md)",
+                attrs["kind"],
+                attrs["start"],
+                attrs["end"],
+                rows[-1]["max_train_error"],
+                params.zero_error,
+                short,
+            )
     records = {seed_of(p): read_json(p) for p in inputs.points}
     for path in (p for p in params.planned if p not in inputs.paths):
         kind, start, end = parse_path(path)

@@ -76,20 +76,27 @@ class Plan:
         self.extra: list[str] = list(config["paths"]["extra"])
         self.snapshot_every, self.max_epochs = config["train"]["snapshot_every"], config["train"]["max_epochs"]
         self._records = records
+        self._asked: dict[int, Mapping] = {}
 
     # what training reached
 
+    def record(self, seed: int) -> Mapping:
+        """Seed `seed`'s points record, asked for once in this plan's life."""
+        if seed not in self._asked:
+            self._asked[seed] = self._records(seed)
+        return self._asked[seed]
+
     def reached(self, seed: int, point: str) -> bool:
-        return self._records is None or has_point(self._records(seed), point)
+        return self._records is None or has_point(self.record(seed), point)
 
     def _check_reached(self, seed: int, point: str) -> None:
         if not self.reached(seed, point):
-            point_epoch(self._records(seed), point, seed)  # raises PointNotReachedError, naming the reason
+            point_epoch(self.record(seed), point, seed)  # raises PointNotReachedError, naming the reason
 
     def missed(self, seed: int, points: tuple[str, ...]) -> str:
         """Why `seed` lacks one of `points`, in a few words ("" when it reached them all)."""
         point = next((p for p in points if not self.reached(seed, p)), None)
-        return "" if point is None else missed(self._records(seed), point)
+        return "" if point is None else missed(self.record(seed), point)
 
     # figures
 
