@@ -63,7 +63,7 @@ with job(snakemake) as log:
         device,
         resume_path=snakemake.params.resume,
     )
-    t = torch.linspace(0, 1, config["paths"]["n_points"], dtype=torch.float64)
+    t = torch.linspace(0, 1, config["paths"]["n_points"], dtype=torch.float64, device="cpu")  # stored with the table
     curves = [{k: v.to(device) for k, v in fit.controls.items()} for fit in fits]
     metrics = paths_metrics(curves, coefficients(kind, t, n_controls), dataset, objective, config["paths"]["t_chunk"])
     curvatures = [{} for _ in members]

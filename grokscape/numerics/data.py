@@ -1,7 +1,9 @@
 """The binary-operation table `a ∘ b = c` (mod p, or in S5) and its train/validation split.
 
 The split depends on `data_seed` only, so runs with different model seeds see the same
-cells: that is what makes point 1 of one seed comparable with point 1' of another.
+cells: that is what makes point 1 of one seed comparable with point 1' of another. The table and
+its split are built on the CPU (a CPU generator draws the split, so it is the same whatever device
+a job uses); a job moves them to its device with `Dataset.to`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def operation_table(operation: str, p: int) -> tuple[torch.Tensor, torch.Tensor,
     """All equations a ∘ b = c as three int64 vectors: a ∈ [0, p−1], b ∈ [1, p−1] mod p, all pairs in S5."""
     if operation == "s5":
         return s5_table(p)
-    a, b = torch.meshgrid(torch.arange(p), torch.arange(1, p), indexing="ij")
+    a, b = torch.meshgrid(torch.arange(p, device="cpu"), torch.arange(1, p, device="cpu"), indexing="ij")
     a, b = a.reshape(-1), b.reshape(-1)
     if operation == "mul":
         c = a * b % p
@@ -32,7 +34,7 @@ def operation_table(operation: str, p: int) -> tuple[torch.Tensor, torch.Tensor,
     elif operation == "div":
         if not is_prime(p):
             raise ValueError(f"task.operation=div needs a prime task.p, got {p}")
-        inverse = torch.tensor([pow(int(x), -1, p) for x in b])
+        inverse = torch.tensor([pow(int(x), -1, p) for x in b], device="cpu")
         c = a * inverse % p
     else:
         raise ValueError(f"task.operation must be one of {', '.join(OPERATIONS)}, got {operation!r}")
@@ -46,9 +48,10 @@ def s5_table(p: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         raise ValueError(f"task.operation=s5 needs task.p={S5_ORDER} (the order of S5), got {p}")
     perms = list(itertools.permutations(range(5)))
     index = {perm: k for k, perm in enumerate(perms)}
-    a, b = torch.meshgrid(torch.arange(p), torch.arange(p), indexing="ij")
+    a, b = torch.meshgrid(torch.arange(p, device="cpu"), torch.arange(p, device="cpu"), indexing="ij")
     a, b = a.reshape(-1), b.reshape(-1)
-    c = torch.tensor([index[tuple(perms[x][y] for y in perms[z])] for x, z in zip(a.tolist(), b.tolist(), strict=True)])
+    compose = [index[tuple(perms[x][y] for y in perms[z])] for x, z in zip(a.tolist(), b.tolist(), strict=True)]
+    c = torch.tensor(compose, device="cpu")
     return a, b, c
 
 
@@ -80,9 +83,9 @@ def make_dataset(operation: str, p: int, train_fraction: float, data_seed: int) 
     n_train = round(train_fraction * n)
     if not 0 < n_train < n:
         raise ValueError(f"task.train_fraction={train_fraction} leaves an empty train or validation set")
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(data_seed))
+    order = torch.randperm(n, generator=torch.Generator(device="cpu").manual_seed(data_seed), device="cpu")
     train_index, val_index = order[:n_train], order[n_train:]
-    is_train = torch.zeros(n, dtype=torch.bool)
+    is_train = torch.zeros(n, dtype=torch.bool, device="cpu")
     is_train[train_index] = True
     return Dataset(a, b, c, is_train, train_index, val_index, p)
 
