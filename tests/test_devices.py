@@ -18,7 +18,7 @@ import h5py
 import pytest
 import torch
 import yaml
-from conftest import REPO, assert_same_h5, local_environment, new_workdir, snakemake
+from conftest import REPO, assert_same_h5, new_workdir, snakemake
 
 from grokscape.errors import ConfigError
 from grokscape.numerics.devices import DEFAULT_DEVICE_VARIABLE, default_device_from_environment, resolve_device
@@ -113,8 +113,8 @@ def test_a_job_stops_on_a_bad_default_device_with_one_line():
 
 # The whole default pipeline with stacked seeds and curves in batches (Bézier curves too: a second one),
 # shorter fits (connecting is not the point here), sweep runs of two stacked seeds, and point 2 at 90 %
-# validation accuracy, which every seed reaches early whatever the CPU's rounding (100 % may take
-# thousands of epochs, or never come, for a seed trained in a stack).
+# validation accuracy, reached early whatever the rounding (the tiny configuration's 99 % was measured
+# robust for seeds trained alone; a stack rounds otherwise).
 STACKED = {
     "points": {"val_acc": 0.9},
     "train": {"seeds_per_job": 2},
@@ -128,7 +128,7 @@ ACTIVATIONS = "results/paths/segment/seed0-mem__seed1-grok@seed0-mem.h5"
 COMPARED = (".h5", ".json", ".csv")
 
 
-def run_everything(workdir: Path, env: dict[str, str]) -> None:
+def run_everything(workdir: Path, default_device: str) -> None:
     """The default target and one point of the weight-norm sweep, then the segment aligned by activations."""
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     _, seed, key = plan_sweeps(config, yaml.safe_load((REPO / "schemas/config.schema.yaml").read_text())).points[
@@ -137,7 +137,8 @@ def run_everything(workdir: Path, env: dict[str, str]) -> None:
     # One thread per job: a 2-thread job on a busy 2-core machine waits for its descheduled thread.
     one_thread = ("--set-threads", "train=1")
     sweep_point = f"results/sweeps/runs/{key}/seed{seed}/points.json"
-    snakemake(workdir, "all", sweep_point, *one_thread, env=env, timeout=1800)  # ≈ 1.5 min on 2 idle cores
+    env = {DEFAULT_DEVICE_VARIABLE: default_device}  # empty: none, whatever the caller's environment holds
+    snakemake(workdir, "all", sweep_point, *one_thread, env=env)
     snakemake(workdir, ACTIVATIONS, *one_thread, "--config", "align={method: activations}", env=env)
 
 
@@ -148,10 +149,9 @@ def results(workdir: Path) -> dict[str, Path]:
 
 @pytest.mark.workflow
 def test_the_pipeline_under_the_meta_default_device_gives_the_same_results_bit_for_bit(tmp_path):
-    plain_env = {k: v for k, v in local_environment().items() if k != DEFAULT_DEVICE_VARIABLE}
     plain, meta = new_workdir(tmp_path / "plain", STACKED), new_workdir(tmp_path / "meta", STACKED)
-    run_everything(plain, plain_env)
-    run_everything(meta, {**plain_env, DEFAULT_DEVICE_VARIABLE: "meta"})
+    run_everything(plain, "")
+    run_everything(meta, "meta")
 
     logs = sorted((meta / "results/logs").rglob("*.log"))
     assert len(logs) > 40
