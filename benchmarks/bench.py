@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # reference.py: the plain per-t loop checked against, kept with the tests
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

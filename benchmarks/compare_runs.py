@@ -19,9 +19,11 @@ table, of one of three kinds:
 The tolerances (docs/devices.md has the measurements behind them):
 
 - `EVALUATION`, for anything computed from the same weights (every point of a segment or chain, the
-  endpoints of a fitted curve, a plane's grid, the Hessian trace from the same probes): 1e-4 relative, or
-  absolute below 1e-4; float32 sums over ≤ 512 examples round at ~1e-6 relative. Train and validation
-  errors may differ by `FLIPPED` examples: an example whose top two logits tie to within rounding may flip.
+  endpoints of a fitted curve, a plane's grid, the Hessian trace from the same probes): 1e-4 relative
+  (float32 sums over ≤ 512 examples round at ~1e-6), and 1e-5 absolute below 0.1: a cross-entropy near
+  zero is the difference of two numbers of the logits' size, so its rounding is absolute. Train and
+  validation errors may differ by `FLIPPED` examples: one whose top two logits tie to within rounding
+  may flip.
 - `EIGENVALUE`: a converged top eigenvalue is within the Lanczos tolerance (1e-3 by default) of the true
   one on each side, so the two may differ by twice that; points unconverged on a side are reported.
 - `EARLY`, for the first `EARLY_EPOCHS` epochs of training from the same initial weights and minibatches,
@@ -61,10 +63,11 @@ class Tolerance:
         return f"{self.relative:g} relative (absolute below {self.floor:g})"
 
 
-EVALUATION = Tolerance(1e-4, 1e-4)
+EVALUATION = Tolerance(1e-4, 0.1)
 EARLY = Tolerance(1e-3, 1e-4)
 EIGENVALUE = Tolerance(2e-3, 1e-3)
 EARLY_EPOCHS = 10
+DRAWN = Tolerance(1e-5, 1.0)  # N(0, 1) draws by another CPU's kernels (CPU smoke test only; measured ≤ 1.8e-6)
 FLIPPED = 2  # examples of a split whose prediction may flip
 LOSSES = ("train_loss", "val_loss", "train_ce", "val_ce", "l2", "grad_norm")
 ERRORS = ("train_error", "val_error")
@@ -85,8 +88,9 @@ class Row:
 
 
 class Comparison:
-    def __init__(self, reference: Path, other: Path):
+    def __init__(self, reference: Path, other: Path, other_cpu_kernels: bool = False):
         self.reference, self.other = reference / "results", other / "results"
+        self.other_cpu_kernels = other_cpu_kernels
         self.rows: list[Row] = []
         with h5py.File(self.reference / "dataset.h5") as f:
             self.n = {"train_error": len(f["train_index"]), "val_error": len(f["val_index"])}
@@ -152,10 +156,13 @@ class Comparison:
             bitwise_equal(read(self.reference / "dataset.h5"), read(self.other / "dataset.h5")),
         )
         for name, ref, oth in self.both("seed*/checkpoints.h5"):
-            self.exact(
-                f"{name}: initial weights (drawn on the CPU)",
-                bitwise_equal(read(ref, "epochs/0"), read(oth, "epochs/0")),
-            )
+            initial = read(ref, "epochs/0"), read(oth, "epochs/0")
+            if not self.other_cpu_kernels:
+                self.exact(f"{name}: initial weights (drawn on the CPU)", bitwise_equal(*initial))
+                continue
+            # another CPU's kernels draw normal numbers with other roundings (1-2 ulp)
+            for param in initial[0]:
+                self.close(f"{name}: initial {param} (CPU kernels differ)", DRAWN, initial[0][param], initial[1][param])
 
     def same_checkpoints(self, seed: str) -> bool:
         paths = [root / seed / "checkpoints.h5" for root in (self.reference, self.other)]
@@ -207,7 +214,8 @@ class Comparison:
     def plane(self, name: str, ref: Path, oth: Path) -> None:
         """A plane's grid from the same basis (the plane of the reference's curve) on both sides."""
         tables = read(ref), read(oth)
-        if not bitwise_equal({k: tables[0][k] for k in ("x", "y")}, {k: tables[1][k] for k in ("x", "y")}):
+        same_grid = all(np.allclose(tables[0][axis], tables[1][axis], rtol=1e-9, atol=0) for axis in ("x", "y"))
+        if not same_grid:  # (float64 from the same control points: equal but for the CPU kernels' rounding)
             self.reported(f"{name}: another plane (its curve was fitted again)", "", "")
             return
         for column in ("train_loss", "val_loss", "train_ce", "val_ce"):
@@ -258,8 +266,13 @@ def main() -> None:
     parser.add_argument("other", type=Path)
     parser.add_argument("--title", default=None)
     parser.add_argument("--report", type=Path, default=None, help="append the table to this Markdown file")
+    parser.add_argument(
+        "--other-cpu-kernels",
+        action="store_true",
+        help="OTHER ran on other CPU kernels (ATEN_CPU_CAPABILITY): what is drawn on the CPU may differ by rounding",
+    )
     args = parser.parse_args()
-    comparison = Comparison(args.reference, args.other)
+    comparison = Comparison(args.reference, args.other, args.other_cpu_kernels)
     comparison.run()
     text = comparison.markdown(args.title or f"{args.other} against {args.reference}")
     print(text)

@@ -67,8 +67,13 @@ export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" # the library, as `pip inst
 
 SNAKE=("$PYTHON" -m snakemake -s "$REPO/Snakefile" --cores "$CORES")
 OTHER=("${SNAKE[@]}") # Snakemake on the device side of the comparison (b)
-# On a CPU, that side is the same CPU with PyTorch's portable kernels: another rounding.
-[[ "$DEVICE" == cpu ]] && OTHER=(env ATEN_CPU_CAPABILITY=default "${SNAKE[@]}")
+COMPARE=("$PYTHON" benchmarks/compare_runs.py)
+# On a CPU, that side is the same CPU with PyTorch's portable kernels: another rounding, also of what
+# both sides draw on the CPU (initial weights).
+if [[ "$DEVICE" == cpu ]]; then
+    OTHER=(env ATEN_CPU_CAPABILITY=default "${SNAKE[@]}")
+    COMPARE+=(--other-cpu-kernels)
+fi
 
 report() { printf '%s\n' "$@" >>"$REPORT"; }
 stage() { [[ "$STAGES" == *"$1"* ]]; }
@@ -122,7 +127,7 @@ if stage b; then
             limited tiny_curves 40 "${OTHER[@]}" results/paths/summary.csv results/claims.json "${again[@]}" \
                 --forcerun curves --config device="$DEVICE"; then
             report "- planes, chains, sharpness and curves again on $DEVICE from the CPU's checkpoints" ""
-            "$PYTHON" benchmarks/compare_runs.py "$WORK/tiny_cpu" "$WORK/tiny_paths" --report "$REPORT" \
+            "${COMPARE[@]}" "$WORK/tiny_cpu" "$WORK/tiny_paths" --report "$REPORT" \
                 --title "Paths, sharpness and planes on $DEVICE, from the CPU run's checkpoints" >/dev/null || FAILED=1
         fi
     fi
@@ -130,7 +135,7 @@ if stage b; then
     if limited tiny_train 45 "${OTHER[@]}" -d "$WORK/tiny_train" "${seeds[@]}" "${tiny[@]}" --config device="$DEVICE"; then
         report "" "- training both seeds on $DEVICE (one stacked job on a GPU): $ELAPSED s" ""
         if [[ -d "$WORK/tiny_cpu/results" ]]; then
-            "$PYTHON" benchmarks/compare_runs.py "$WORK/tiny_cpu" "$WORK/tiny_train" --report "$REPORT" \
+            "${COMPARE[@]}" "$WORK/tiny_cpu" "$WORK/tiny_train" --report "$REPORT" \
                 --title "Training on $DEVICE against training on the CPU" >/dev/null || FAILED=1
         fi
     fi

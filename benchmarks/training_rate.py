@@ -24,7 +24,7 @@ def main() -> None:
         seed_epochs = sum(record["last_epoch"] for record in records)
         grokked = sorted(record["grokked"] for record in records if record["grokked"] is not None)
         rate = seed_epochs / seconds
-        print(f"- the training job: {seconds:.0f} s for {seed_epochs} seed-epochs ({rate:.0f} per second)")
+        print(f"- the training job: {seconds:.0f} s for {seed_epochs} seed-epochs ({rate:.3g} per second)")
         span = f", at epochs {grokked[0]} to {grokked[-1]}" if grokked else ""
         print(f"- {len(grokked)} of {len(records)} seeds grokked{span}")
     elif log.exists():
