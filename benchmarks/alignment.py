@@ -56,7 +56,9 @@ def main() -> None:
     torch.set_flush_denormal(True)
     dataset = make_dataset("mul", 97, 0.5, 0)
     a, b = init_params(SHAPE, 0), init_params(SHAPE, 1)
-    scrambled = {k: v.float() for k, v in apply_symmetry(a, Symmetry.random(SHAPE, torch.Generator()), 4).items()}
+    scrambled = {
+        k: v.float() for k, v in apply_symmetry(a, Symmetry.random(SHAPE, torch.Generator(device="cpu")), 4).items()
+    }
 
     train = dataset.a[dataset.train_index], dataset.b[dataset.train_index]
 
@@ -86,7 +88,7 @@ def main() -> None:
     if args.align_only:
         return
 
-    t = torch.linspace(0, 1, 61, dtype=torch.float64)
+    t = torch.linspace(0, 1, 61, dtype=torch.float64, device="cpu")
     controls = initial_controls(a, b, 2)
     segment = median_seconds(
         lambda: path_metrics(controls, coefficients("segment", t, 2), dataset, OBJECTIVE), args.repeats

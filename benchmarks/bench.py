@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # reference.py: the plain per-t loop checked against, kept with the tests
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -94,7 +95,7 @@ class PlainTransformer(nn.Module):
         d, p = shape.d_model, shape.p
         self.n_heads = shape.n_heads
         self.embed = nn.Embedding(p, d)
-        self.pos = nn.Parameter(torch.randn(2, d))
+        self.pos = nn.Parameter(torch.randn(2, d, device="cpu"))
         self.qkv = nn.Linear(d, 3 * d, bias=False)
         self.attn_out = nn.Linear(d, d, bias=False)
         self.mlp_in = nn.Linear(d, shape.d_mlp)
@@ -171,7 +172,9 @@ class PlainTrainer:
         return loss[t].mean().item(), correct[t].mean().item(), loss[v].mean().item(), correct[v].mean().item()
 
     def epoch(self, generator: torch.Generator) -> None:
-        for batch in torch.randperm(self.train_labels.numel(), generator=generator).split(SETTINGS.batch_size):
+        for batch in torch.randperm(self.train_labels.numel(), generator=generator, device="cpu").split(
+            SETTINGS.batch_size
+        ):
             self.step(batch)
         self.evaluate()
 
@@ -186,7 +189,7 @@ class FastTrainer:
         self.evaluate = FullEvaluator(dataset, SHAPE.n_heads)
 
     def epoch(self, generator: torch.Generator) -> None:
-        order = torch.randperm(self.train[0].numel(), generator=generator).unsqueeze(0)
+        order = torch.randperm(self.train[0].numel(), generator=generator, device="cpu").unsqueeze(0)
         train_epoch(self.params, self.optimizer, self.train, order, SETTINGS, SHAPE.n_heads)
         self.evaluate(self.params)
 
@@ -196,7 +199,10 @@ class FastTrainer:
 
 def close(name: str, fast: object, plain: object, rtol: float, atol: float) -> None:
     """Stop the benchmark unless `fast` and `plain` (tensors, arrays or tuples of floats) agree."""
-    fast, plain = (torch.as_tensor(np.asarray(torch.as_tensor(x).detach(), dtype=np.float64)) for x in (fast, plain))
+    fast, plain = (
+        torch.as_tensor(np.asarray(torch.as_tensor(x, device="cpu").detach(), dtype=np.float64), device="cpu")
+        for x in (fast, plain)
+    )
     worst = (fast - plain).abs().max().item()
     if not torch.allclose(fast, plain, rtol=rtol, atol=atol):
         sys.exit(f"bench: {name} differ between the fast and the plain version (max |diff| {worst:.3g}): not timing")
@@ -209,7 +215,9 @@ def check_training(dataset: Dataset, params: Params) -> None:
     logits = forward(fast.params, dataset.a, dataset.b, SHAPE.n_heads)[0]
     close("logits on the whole table", logits, plain.model(tokens), 1e-4, 1e-4)
     close("full evaluation", fast.evaluate(fast.params)[:, 0], plain.evaluate(), 1e-5, 1e-5)
-    order = torch.randperm(dataset.train_index.numel(), generator=torch.Generator().manual_seed(0))
+    order = torch.randperm(
+        dataset.train_index.numel(), generator=torch.Generator(device="cpu").manual_seed(0), device="cpu"
+    )
     one_batch = order[: SETTINGS.batch_size]
     train_epoch(fast.params, fast.optimizer, fast.train, one_batch.unsqueeze(0), SETTINGS, SHAPE.n_heads)
     plain.step(one_batch)
@@ -256,7 +264,7 @@ def median_seconds(run: Callable[[], object], repeats: int) -> float:
 
 def matmul_peak(n: int = 2048, repeats: int = 7) -> float:
     """Float32 GFLOP/s of a large square torch.mm: the practical peak of this machine."""
-    x, y = torch.randn(n, n), torch.randn(n, n)
+    x, y = torch.randn(n, n, device="cpu"), torch.randn(n, n, device="cpu")
     for _ in range(2):
         torch.mm(x, y)
     times = []
@@ -323,7 +331,7 @@ def main() -> None:
     controls = {k: v.clone() for k, v in controls.items()}
     for value in controls.values():
         value[1] += 0.1 * torch.randn_like(value[1])
-    coeffs = coefficients("polyline", torch.linspace(0, 1, N_POINTS, dtype=torch.float64), 3)
+    coeffs = coefficients("polyline", torch.linspace(0, 1, N_POINTS, dtype=torch.float64, device="cpu"), 3)
 
     print(f"# {machine()}")
     print("checking that the fast and plain versions agree ...")
@@ -333,7 +341,7 @@ def main() -> None:
     print("timing ...")
     peak = matmul_peak()
     fast, plain = FastTrainer(dataset, params), PlainTrainer(dataset, params)
-    generators = {name: torch.Generator().manual_seed(0) for name in ("fast", "plain")}
+    generators = {name: torch.Generator(device="cpu").manual_seed(0) for name in ("fast", "plain")}
     epochs = interleaved_medians(
         {
             "fast": lambda: [fast.epoch(generators["fast"]) for _ in range(args.epochs)],

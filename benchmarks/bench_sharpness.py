@@ -106,7 +106,7 @@ def main() -> None:
     print(machine())
 
     check = points(2)
-    v = torch.randn(2, SHAPE.n_params(), generator=torch.Generator().manual_seed(0))
+    v = torch.randn(2, SHAPE.n_params(), generator=torch.Generator(device="cpu").manual_seed(0), device="cpu")
     ours = hessian_product(check, DATASET, OBJECTIVE)(v)
     for name, other in (("torch.func jvp(grad)", func_product(check)), ("autograd hvp loop", loop_product(check))):
         error = float((other(v) - ours).norm() / ours.norm())
@@ -119,7 +119,7 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|")
     for n_t in args.batches:
         weights = points(n_t)
-        v = torch.randn(n_t, SHAPE.n_params(), generator=torch.Generator().manual_seed(1))
+        v = torch.randn(n_t, SHAPE.n_params(), generator=torch.Generator(device="cpu").manual_seed(1), device="cpu")
         build = time.process_time()
         ours = hessian_product(weights, DATASET, OBJECTIVE)
         build = time.process_time() - build
@@ -138,7 +138,7 @@ def main() -> None:
     n_points = config["paths"]["sharpness_points"]
     if args.checkpoints:
         saved = saved_epochs(args.checkpoints)
-        chosen = [saved[round(i)] for i in torch.linspace(0, len(saved) - 1, n_points).tolist()]
+        chosen = [saved[round(i)] for i in torch.linspace(0, len(saved) - 1, n_points, device="cpu").tolist()]
         weights = stack_controls([load_checkpoint(args.checkpoints, e) for e in chosen])
         print(f"\nweights of {args.checkpoints} at epochs {chosen}")
     else:

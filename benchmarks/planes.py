@@ -48,12 +48,14 @@ def main() -> None:
     plane = plane_through(controls)
     xy = torch.stack([plane.coordinates({k: v[i : i + 1] for k, v in controls.items()})[0] for i in range(3)])
     x, y = grid_axes(xy, args.grid, 0.2)
-    start = path_metrics({k: v[:1] for k, v in controls.items()}, torch.ones(1, 1), dataset, OBJECTIVE)
-    at_start = plane_metrics(plane, torch.zeros(1), torch.zeros(1), dataset, OBJECTIVE, torch.float32, 1)
+    start = path_metrics({k: v[:1] for k, v in controls.items()}, torch.ones(1, 1, device="cpu"), dataset, OBJECTIVE)
+    at_start = plane_metrics(
+        plane, torch.zeros(1, device="cpu"), torch.zeros(1, device="cpu"), dataset, OBJECTIVE, torch.float32, 1
+    )
     for name, values in at_start.items():
         assert abs(values.item() - start[name][0]) <= 1e-4 * max(1.0, abs(start[name][0])), name
     print(f"{machine()}; median of {args.repeats}")
-    t = torch.linspace(0, 1, 61, dtype=torch.float64)
+    t = torch.linspace(0, 1, 61, dtype=torch.float64, device="cpu")
     path = median_seconds(
         lambda: path_metrics(controls, coefficients("polyline", t, 3), dataset, OBJECTIVE), args.repeats
     )

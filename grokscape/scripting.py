@@ -1,6 +1,7 @@
 """What every Snakemake `script:` does around its work: log to the rule's log file, use the
-rule's threads, and turn an expected failure into one clear line instead of a traceback; and the
-settings a job reads (`job_settings`)."""
+rule's threads, set torch's default device when `GROKSCAPE_DEFAULT_DEVICE` asks for one (a testing
+aid, `grokscape.numerics.devices`), and turn an expected failure into one clear line instead of a
+traceback; and the settings a job reads (`job_settings`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import torch
 
 from grokscape.errors import GrokscapeError
+from grokscape.numerics.devices import DEFAULT_DEVICE_VARIABLE, default_device_from_environment
 
 EXPECTED_FAILURES = (GrokscapeError, FileNotFoundError)
 
@@ -27,12 +29,20 @@ def job(snakemake: Any) -> Iterator[logging.Logger]:
     torch.set_num_threads(max(1, snakemake.threads))
     torch.set_flush_denormal(True)  # weight decay drives weights towards denormals, which are ~10x slower
     log = logging.getLogger(f"grokscape.{snakemake.rule}")
+    default_device = None
     try:
+        default_device = default_device_from_environment()
+        if default_device is not None:
+            torch.set_default_device(default_device)
+            log.info("tensors made without a device go to %s (%s)", default_device, DEFAULT_DEVICE_VARIABLE)
         yield log
     except EXPECTED_FAILURES as error:
         message = str(error).strip("'\"")
         log.error("%s failed: %s", snakemake.rule, message)
         raise SystemExit(f"grokscape: {message}") from None
+    finally:
+        if default_device is not None:
+            torch.set_default_device(None)
 
 
 def job_settings(snakemake: Any) -> dict:

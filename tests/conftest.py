@@ -20,7 +20,11 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "schemas" / "config.schema.yaml"
 TINY = REPO / "tests" / "tiny.yaml"
+# Snakemake beside this Python (a virtual environment's), else the one on PATH (installed with
+# `pip install --target`, as benchmarks/gpu_check.sh does on a machine without a virtual environment).
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+if not Path(SNAKEMAKE).exists():
+    SNAKEMAKE = shutil.which("snakemake") or SNAKEMAKE
 
 torch.set_num_threads(1)
 
@@ -131,6 +135,35 @@ def workflow_copy(built_workflow: Path, tmp_path: Path) -> Path:
     target = tmp_path / "run"
     shutil.copytree(built_workflow, target, symlinks=True)
     return target
+
+
+def h5_contents(path: Path) -> dict[str, tuple[str, tuple[int, ...], bytes]]:
+    """Every dataset and attribute of an HDF5 file, by name (`{object}@{attribute}` for attributes), as
+    (dtype, shape, bytes): equal contents are equal bit for bit."""
+
+    def raw(value: object) -> tuple[str, tuple[int, ...], bytes]:
+        array = np.asarray(value)
+        return array.dtype.str, array.shape, array.tobytes()
+
+    out: dict[str, tuple[str, tuple[int, ...], bytes]] = {}
+    with h5py.File(path) as handle:
+
+        def keep(name: str, obj: h5py.HLObject) -> None:
+            out.update({f"{name}@{key}": raw(value) for key, value in obj.attrs.items()})
+            if isinstance(obj, h5py.Dataset):
+                out[name] = raw(obj[()])
+
+        keep("", handle)
+        handle.visititems(keep)
+    return out
+
+
+def assert_same_h5(a: Path, b: Path) -> None:
+    """Two HDF5 files hold the same datasets and attributes, bit for bit."""
+    left, right = h5_contents(a), h5_contents(b)
+    assert left.keys() == right.keys(), f"{a.name}: other datasets or attributes"
+    for name, value in left.items():
+        assert value == right[name], f"{a.name}:{name} differs"
 
 
 def assert_path_endpoints_match_training(workdir: Path) -> None:

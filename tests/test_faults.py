@@ -14,23 +14,9 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, SNAKEMAKE, local_environment, new_workdir, snakemake
+from conftest import REPO, SNAKEMAKE, assert_same_h5, local_environment, new_workdir, snakemake
 
 pytestmark = pytest.mark.workflow
-
-
-def _h5_arrays(path: Path) -> dict[str, np.ndarray]:
-    out = {}
-    with h5py.File(path) as handle:
-        handle.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
-    return out
-
-
-def assert_same_h5(a: Path, b: Path) -> None:
-    left, right = _h5_arrays(a), _h5_arrays(b)
-    assert left.keys() == right.keys()
-    for name, value in left.items():
-        assert np.array_equal(value, right[name]), f"{a.name}:{name} differs"
 
 
 def _job_pid(root: int, script: str) -> int | None:

@@ -32,7 +32,7 @@ with job(snakemake) as log:
         Objective.from_config(config),
         config["paths"]["t_chunk"],
     )
-    t = torch.linspace(0, 1, n_points, dtype=torch.float64).numpy()
+    t = torch.linspace(0, 1, n_points, dtype=torch.float64, device="cpu").numpy()
     columns = {"t": np.tile(t, (n_segments, 1)), **{k: v.reshape(n_segments, n_points) for k, v in metrics.items()}}
     columns["node_epochs"] = np.asarray(nodes)
     write_path(

@@ -62,7 +62,7 @@ with job(snakemake) as log:
         device,
         resume_path=snakemake.params.resume,
     )
-    t = torch.linspace(0, 1, config["paths"]["n_points"], dtype=torch.float64)
+    t = torch.linspace(0, 1, config["paths"]["n_points"], dtype=torch.float64, device="cpu")  # stored with the table
     curves = [{k: v.to(device) for k, v in fit.controls.items()} for fit in fits]
     coeffs = coefficients(kind, t, control_count)
     metrics = paths_metrics(curves, coeffs, dataset, objective, config["paths"]["t_chunk"])

@@ -29,6 +29,10 @@ MLP units, permuted or turned, add the same outputs to it), the hidden units are
 (they read the residual stream through Rᵀ·W_in), and queries, keys and values turn with their own
 head's permutation and S or U alone (they too read through Rᵀ). The squared activation distance is
 thus a sum of one term per block, each minimised by its own step: one pass is exact, no sweeps.
+
+Both run on the CPU in float64 whatever the job's device: the problems are small (SVDs of d_model ×
+d_model and per-head blocks, assignments of d_mlp units), the assignments are SciPy's, and the result
+is then the same on every machine's device. Every tensor here is made on, or moved to, the CPU.
 """
 
 from __future__ import annotations
@@ -58,11 +62,11 @@ class Symmetry:
 
     @classmethod
     def identity(cls, shape: ModelShape) -> Symmetry:
-        eye = torch.eye(shape.d_head, dtype=torch.float64).expand(shape.n_heads, -1, -1)
+        eye = torch.eye(shape.d_head, dtype=torch.float64, device="cpu").expand(shape.n_heads, -1, -1)
         return cls(
-            torch.eye(shape.d_model, dtype=torch.float64),
-            torch.arange(shape.d_mlp),
-            torch.arange(shape.n_heads),
+            torch.eye(shape.d_model, dtype=torch.float64, device="cpu"),
+            torch.arange(shape.d_mlp, device="cpu"),
+            torch.arange(shape.n_heads, device="cpu"),
             eye,
             eye,
         )
@@ -72,13 +76,13 @@ class Symmetry:
         """A random element (Haar-distributed rotations): for tests and for scrambling a network."""
 
         def orthogonal(*size: int) -> torch.Tensor:
-            q, r = torch.linalg.qr(torch.randn(*size, size[-1], generator=generator, dtype=torch.float64))
+            q, r = torch.linalg.qr(torch.randn(*size, size[-1], generator=generator, dtype=torch.float64, device="cpu"))
             return q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
 
         return cls(
             orthogonal(shape.d_model),
-            torch.randperm(shape.d_mlp, generator=generator),
-            torch.randperm(shape.n_heads, generator=generator),
+            torch.randperm(shape.d_mlp, generator=generator, device="cpu"),
+            torch.randperm(shape.n_heads, generator=generator, device="cpu"),
             orthogonal(shape.n_heads, shape.d_head),
             orthogonal(shape.n_heads, shape.d_head),
         )
@@ -132,7 +136,7 @@ def _rotation_step(a: Params, b: Params, shape: ModelShape) -> Symmetry:
 def _mlp_step(a: Params, b: Params, shape: ModelShape) -> Symmetry:
     """The best permutation of B's MLP units: similarity of unit i of A with unit j of B, maximised."""
     _, order = linear_sum_assignment(_unit_similarity(a, b).numpy(), maximize=True)
-    return replace(Symmetry.identity(shape), mlp=torch.as_tensor(order))
+    return replace(Symmetry.identity(shape), mlp=torch.as_tensor(order, device="cpu"))
 
 
 def _unit_similarity(a: Params, b: Params) -> torch.Tensor:
@@ -163,7 +167,7 @@ def _solve_heads(m_qk: torch.Tensor, m_vo: torch.Tensor, shape: ModelShape) -> S
     maximises the sum of both, then Procrustes gives S and U of the chosen pairs."""
     gain = torch.linalg.svdvals(m_qk).sum(-1) + torch.linalg.svdvals(m_vo).sum(-1)
     _, order = linear_sum_assignment(gain.numpy(), maximize=True)
-    rows, order = torch.arange(shape.n_heads), torch.as_tensor(order)
+    rows, order = torch.arange(shape.n_heads, device="cpu"), torch.as_tensor(order, device="cpu")
     qk, vo = _procrustes(m_qk[rows, order]), _procrustes(m_vo[rows, order])
     return replace(Symmetry.identity(shape), heads=order, qk=qk, vo=vo)
 
@@ -242,6 +246,7 @@ def align_activations(
     steps: the blocks' activations are independent (module docstring), so sweeps would change nothing."""
     started = time.perf_counter()
     ref, mov = _float64(reference), _float64(moved)
+    tokens = (tokens[0].cpu(), tokens[1].cpu())
     xa, xb = activation_blocks(ref, shape, tokens), activation_blocks(mov, shape, tokens)
     rotation = replace(Symmetry.identity(shape), rotation=_procrustes(xb["residual"].T @ xa["residual"]))
     turned = apply_symmetry(mov, rotation, shape.n_heads)  # the frame in which B's unit weights meet A's
@@ -264,11 +269,11 @@ def _match_units(hidden_a: torch.Tensor, hidden_b: torch.Tensor, weights: torch.
     weights' similarity `weights` instead (which keeps the activation distance and recovers a scrambled
     copy exactly)."""
     _, order = linear_sum_assignment((hidden_a.T @ hidden_b).numpy(), maximize=True)
-    order = torch.as_tensor(order)
+    order = torch.as_tensor(order, device="cpu")
     inactive = torch.nonzero(~hidden_a.any(0)).flatten()
     partners = order[inactive]
     _, among = linear_sum_assignment(weights[inactive][:, partners].numpy(), maximize=True)
-    order[inactive] = partners[torch.as_tensor(among)]
+    order[inactive] = partners[torch.as_tensor(among, device="cpu")]
     return order, len(inactive)
 
 

@@ -3,7 +3,8 @@
 A segment is a polyline with no bend; a one-bend polyline has three control points with a
 trainable middle one θ; a Bezier curve of degree K−1 has K control points; a chain through
 snapshots is a set of segments sharing nodes. Evaluation and fitting see only `coefficients`
-and the stacked control points, never which kind of curve it is.
+and the stacked control points, never which kind of curve it is. Coefficients are made on the device
+of their t (the host, in the workflow) and `weights_at` takes them to the control points' device.
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ def n_controls(kind: str, settings: Mapping) -> int:
 
 
 def chain_coefficients(n_segments: int, n_points: int) -> torch.Tensor:
-    """Each segment s of a chain sampled at n_points t's: rows (s, t) over nodes, shape (S·T, S+1)."""
-    t = torch.linspace(0, 1, n_points, dtype=torch.float64)
-    rows = torch.zeros(n_segments, n_points, n_segments + 1, dtype=torch.float64)
+    """Each segment s of a chain sampled at n_points t's: rows (s, t) over nodes, shape (S·T, S+1), on the host."""
+    t = torch.linspace(0, 1, n_points, dtype=torch.float64, device="cpu")
+    rows = torch.zeros(n_segments, n_points, n_segments + 1, dtype=torch.float64, device="cpu")
     for s in range(n_segments):
         rows[s, :, s], rows[s, :, s + 1] = 1 - t, t
     return rows.reshape(n_segments * n_points, n_segments + 1)
@@ -66,7 +67,8 @@ def stack_controls(points: list[Params]) -> Params:
 
 def initial_controls(start: Params, end: Params, n_controls: int) -> Params:
     """Control points evenly spaced on the segment: the bend of a polyline starts at the midpoint."""
-    fractions = torch.linspace(0, 1, n_controls, dtype=torch.float64)
+    device = next(iter(start.values())).device
+    fractions = torch.linspace(0, 1, n_controls, dtype=torch.float64, device=device)
     return stack_controls([{k: ((1 - f) * start[k] + f * end[k]).to(start[k].dtype) for k in start} for f in fractions])
 
 

@@ -1,7 +1,9 @@
 """The binary-operation table `a ∘ b = c` (mod p, or in S5) and its train/validation split.
 
 The split depends on `data_seed` only, so runs with different model seeds see the same
-cells: that is what makes point 1 of one seed comparable with point 1' of another.
+cells: that is what makes point 1 of one seed comparable with point 1' of another. The table and
+its split are built on the CPU (a CPU generator draws the split, so it is the same whatever device
+a job uses); a job moves them to its device with `Dataset.to`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def _modular(result: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) 
     """The table of a ∘ b = `result(a, b, p)` mod p over a ∈ [0, p−1], b ∈ [1, p−1]."""
 
     def table(p: int) -> Table:
-        a, b = torch.meshgrid(torch.arange(p), torch.arange(1, p), indexing="ij")
+        a, b = torch.meshgrid(torch.arange(p, device="cpu"), torch.arange(1, p, device="cpu"), indexing="ij")
         a, b = a.reshape(-1), b.reshape(-1)
         return a, b, result(a, b, p)
 
@@ -30,7 +32,7 @@ def _modular(result: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) 
 
 
 def _inverses(b: torch.Tensor, p: int) -> torch.Tensor:
-    return torch.tensor([pow(int(x), -1, p) for x in b])
+    return torch.tensor([pow(int(x), -1, p) for x in b], device="cpu")
 
 
 def s5_table(p: int) -> Table:
@@ -38,9 +40,10 @@ def s5_table(p: int) -> Table:
     order (token 0 is the identity), and c = a ∘ b is the permutation x ↦ a(b(x)); `p` is 120."""
     perms = list(itertools.permutations(range(5)))
     index = {perm: k for k, perm in enumerate(perms)}
-    a, b = torch.meshgrid(torch.arange(p), torch.arange(p), indexing="ij")
+    a, b = torch.meshgrid(torch.arange(p, device="cpu"), torch.arange(p, device="cpu"), indexing="ij")
     a, b = a.reshape(-1), b.reshape(-1)
-    c = torch.tensor([index[tuple(perms[x][y] for y in perms[z])] for x, z in zip(a.tolist(), b.tolist(), strict=True)])
+    compose = [index[tuple(perms[x][y] for y in perms[z])] for x, z in zip(a.tolist(), b.tolist(), strict=True)]
+    c = torch.tensor(compose, device="cpu")
     return a, b, c
 
 
@@ -85,9 +88,9 @@ def make_dataset(operation: str, p: int, train_fraction: float, data_seed: int) 
     a, b, c = operation_table(operation, p)
     n = a.numel()
     n_train = train_count(train_fraction, n)  # neither set empty: checked with the configuration
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(data_seed))
+    order = torch.randperm(n, generator=torch.Generator(device="cpu").manual_seed(data_seed), device="cpu")
     train_index, val_index = order[:n_train], order[n_train:]
-    is_train = torch.zeros(n, dtype=torch.bool)
+    is_train = torch.zeros(n, dtype=torch.bool, device="cpu")
     is_train[train_index] = True
     return Dataset(a, b, c, is_train, train_index, val_index, p)
 

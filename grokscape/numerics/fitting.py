@@ -8,6 +8,9 @@ The default recipe is Garipov et al.'s: SGD with momentum 0.9, the learning rate
 first half of the epochs, then falling linearly to 1 % of it by 90 %, then constant. Without
 momentum and the decay, a fit between two memorising seeds stopped with a train-error barrier of
 0.19 on the paper's task; with them it connects (docs/fitting.md). Progress is resumable.
+
+The minibatch orders and the t are drawn on the CPU from one CPU generator, so a fit sees the same draws
+on every device; an epoch's t and their coefficients go to the device in one transfer, before its steps.
 """
 
 from __future__ import annotations
@@ -130,7 +133,7 @@ def fit_curves(
     first, last = {k: v[:, :1] for k, v in stacked.items()}, {k: v[:, -1:] for k, v in stacked.items()}
     free = {k: v[:, 1:-1].clone().requires_grad_() for k, v in stacked.items()}
     optimizer = make_fit_optimizer(list(free.values()), settings)
-    sampler = torch.Generator().manual_seed(settings.seed)
+    sampler = torch.Generator(device="cpu").manual_seed(settings.seed)
     train_a, train_b, train_c = dataset.subset(dataset.train_index)
     # With a constant rate the number of epochs does not change the trajectory, so a longer fit may
     # resume a shorter one; a decaying schedule depends on it.
@@ -161,15 +164,18 @@ def fit_curves(
     started, start_epoch = time.perf_counter(), epoch
     while epoch < settings.epochs:
         epoch += 1
-        order = torch.randperm(train_a.numel(), generator=sampler).to(device)
+        order = torch.randperm(train_a.numel(), generator=sampler, device="cpu").to(device)
         for group in optimizer.param_groups:
             group["lr"] = settings.lr * lr_factor(settings.schedule, epoch - 1, settings.epochs)
         total = torch.zeros(n_curves, dtype=torch.float64, device=device)
         batches = order.split(objective.batch_size)
-        for batch in batches:
-            t = torch.rand(settings.t_per_batch, generator=sampler, dtype=torch.float64)
+        # the t of every minibatch at once (the same draws as one minibatch at a time), their coefficients
+        # minibatch by minibatch (the same kernels, so the same bits), sent to the device in one transfer
+        t = torch.rand(len(batches), settings.t_per_batch, generator=sampler, dtype=torch.float64, device="cpu")
+        epoch_coeffs = torch.stack([coefficients(kind, row, n_controls) for row in t]).to(device)  # (batches, T, K)
+        for batch, coeffs in zip(batches, epoch_coeffs, strict=True):
             points = {k: torch.cat([first[k], free[k], last[k]], dim=1) for k in free}
-            weights = weights_at(coefficients(kind, t, n_controls), points, stacked=True)  # (P·T, ...)
+            weights = weights_at(coeffs, points, stacked=True)  # (P·T, ...)
             logits = forward_by_token(weights, train_a[batch], train_b[batch], objective.n_heads)  # (P·T, B, p)
             target = train_c[batch].repeat(logits.shape[0])
             ce = F.cross_entropy(logits.flatten(0, 1), target, reduction="none").view(n_curves, -1).mean(-1)

@@ -3,7 +3,8 @@
 All points of a chunk of t go through the model together: the weights carry a leading t
 dimension (see `grokscape.numerics.model`), so one forward/backward pass serves every t. The
 minibatch pass that yields the gradient norms also yields the training loss and accuracy,
-so the training set is traversed once per point, the validation set once (without grad).
+so the training set is traversed once per point, the validation set once (without grad). The sums
+accumulate in float64 on the weights' device and are read back to the host once per chunk.
 """
 
 from __future__ import annotations
@@ -61,22 +62,28 @@ def paths_metrics(
             weights_at(coeffs[max(first - c * n_t, 0) : min(last - c * n_t, n_t)], curves[c])
             for c in range(first // n_t, (last - 1) // n_t + 1)
         ]
-        chunks.append(_chunk_metrics({k: torch.cat([part[k] for part in parts]) for k in parts[0]}, dataset, objective))
+        weights = {k: torch.cat([part[k] for part in parts]) for k in parts[0]}
+        chunks.append(_on_host(_chunk_metrics(weights, dataset, objective)))
     flat = {name: torch.cat([chunk[name] for chunk in chunks]).numpy() for name in METRICS}
     return [{name: values[c * n_t : (c + 1) * n_t] for name, values in flat.items()} for c in range(len(curves))]
 
 
+def _on_host(metrics: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {name: values.cpu() for name, values in metrics.items()}
+
+
 def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> dict[str, torch.Tensor]:
+    """The metrics of `path_metrics` at a batch of weights (leading dimension T), left on their device."""
     weights = {k: v.detach().requires_grad_() for k, v in weights.items()}
-    n_t = weights["b_in"].shape[0]
+    n_t, device = weights["b_in"].shape[0], weights["b_in"].device
     decay = objective.weight_decay
     with torch.no_grad():
-        l2 = (decay / 2 * squared_norm(weights)).double().cpu()
+        l2 = (decay / 2 * squared_norm(weights)).double()
     # One set of token tables serves every minibatch: built once, backpropagated through per minibatch.
     tables = token_tables(weights, objective.n_heads)
 
-    grad_norm_sum = torch.zeros(n_t, dtype=torch.float64)
-    train_sums = torch.zeros(2, n_t, dtype=torch.float64)  # cross-entropy, correct
+    grad_norm_sum = torch.zeros(n_t, dtype=torch.float64, device=device)
+    train_sums = torch.zeros(2, n_t, dtype=torch.float64, device=device)  # cross-entropy, correct
     batches = dataset.train_index.split(objective.batch_size)
     for batch in batches:
         ce, correct = cross_entropy(weights, tables, dataset, batch)
@@ -86,8 +93,8 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
                 torch.linalg.vector_norm(g.add_(w, alpha=decay).flatten(1), dim=-1).square()
                 for g, w in zip(grads, weights.values(), strict=True)
             )
-        grad_norm_sum += squares.sqrt().double().cpu()
-        train_sums += torch.stack([ce.detach().sum(-1), correct.sum(-1)]).double().cpu()
+        grad_norm_sum += squares.sqrt().double()
+        train_sums += torch.stack([ce.detach().sum(-1), correct.sum(-1)]).double()
 
     tables = TokenTables(*(table.detach() for table in tables))
     val_sums = _forward_sums(weights, tables, dataset, dataset.val_index, objective.batch_size)
@@ -108,9 +115,9 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
 
 def forward_metrics(weights: Params, dataset: Dataset, objective: Objective) -> dict[str, torch.Tensor]:
     """Loss (in parts) and error on both sets at a batch of weights (leading dimension T), forward only:
-    no gradient norm, so many points (a plane's grid) cost a fraction of `path_metrics`. Shapes (T,)."""
+    no gradient norm, so many points (a plane's grid) cost a fraction of `path_metrics`. Shapes (T,), on the host."""
     with torch.no_grad():
-        l2 = (objective.weight_decay / 2 * squared_norm(weights)).double().cpu()
+        l2 = (objective.weight_decay / 2 * squared_norm(weights)).double()
         tables = token_tables(weights, objective.n_heads)
         sums = {
             split: _forward_sums(weights, tables, dataset, index, objective.batch_size)
@@ -122,18 +129,19 @@ def forward_metrics(weights: Params, dataset: Dataset, objective: Objective) -> 
         out[f"{split}_ce"] = ce_sum / n
         out[f"{split}_loss"] = ce_sum / n + l2
         out[f"{split}_error"] = 1 - correct / n
-    return out
+    return _on_host(out)
 
 
 def _forward_sums(
     weights: Params, tables: TokenTables, dataset: Dataset, index: torch.Tensor, batch_size: int
 ) -> torch.Tensor:
-    """Summed cross-entropy and number correct over `index`, per leading weight index: shape (2, T)."""
-    sums = torch.zeros(2, tables.last.shape[0], dtype=torch.float64)
+    """Summed cross-entropy and number correct over `index`, per leading weight index: shape (2, T), on the
+    weights' device."""
+    sums = torch.zeros(2, tables.last.shape[0], dtype=torch.float64, device=tables.last.device)
     with torch.no_grad():
         for batch in index.split(batch_size):
             ce, correct = cross_entropy(weights, tables, dataset, batch)
-            sums += torch.stack([ce.sum(-1), correct.sum(-1)]).double().cpu()
+            sums += torch.stack([ce.sum(-1), correct.sum(-1)]).double()
     return sums
 
 

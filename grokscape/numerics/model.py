@@ -71,9 +71,10 @@ def init_params(shape: ModelShape, seed: int) -> Params:
     """PyTorch's default initialisation (as nn.Embedding / nn.Linear would); depends on `seed` only.
 
     Embeddings are N(0, 1); weights and biases are U(±1/sqrt(fan_in)). With it, the paper's
-    settings memorise at epoch ~300 and grok at ~2,400, as the paper reports (its points 1 and 2).
+    settings memorise at epoch ~300 and grok at ~2,400. Drawn on the CPU from a CPU generator, so a
+    seed starts from the same weights on every device; the caller moves them to its own.
     """
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
     fan_in = {
         "W_Q": shape.d_model,
         "W_K": shape.d_model,
@@ -88,10 +89,10 @@ def init_params(shape: ModelShape, seed: int) -> Params:
     params = {}
     for name, size in shape.shapes().items():
         if name in ("embed", "pos"):
-            params[name] = torch.randn(size, generator=generator)
+            params[name] = torch.randn(size, generator=generator, device="cpu")
         else:
             bound = 1 / math.sqrt(fan_in[name])
-            params[name] = (torch.rand(size, generator=generator) * 2 - 1) * bound
+            params[name] = (torch.rand(size, generator=generator, device="cpu") * 2 - 1) * bound
     return params
 
 

@@ -8,8 +8,9 @@ segment w_A → w_B and the low-loss valley the curve bends through.
 The basis is Gram-Schmidt on the control points, as in Garipov et al.: u along w_B − w_A,
 v along the part of θ − w_A orthogonal to u. A point (x, y) of the plane is w_A + x·u + y·v,
 so x and y are distances in weight space; w_A sits at (0, 0), w_B at (‖w_B − w_A‖, 0).
-The basis is kept in float64 (its orthogonality is then exact to ~1e-16); the weights at a grid
-point are cast to the control points' dtype before the model sees them.
+The basis is kept in float64 (its orthogonality is then exact to ~1e-16) on the host, with the grid;
+the weights at a grid point are cast to the control points' dtype and moved to the job's device before
+the model sees them.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class Plane:
 
     def weights(self, xy: torch.Tensor, dtype: torch.dtype) -> Params:
         """w_A + x·u + y·v at each row (x, y) of `xy` (T, 2), in `dtype`: shape (T, *param_shape)."""
-        coeffs = torch.cat([torch.ones(len(xy), 1, dtype=torch.float64), xy.double().cpu()], dim=1)
+        coeffs = torch.cat([torch.ones(len(xy), 1, dtype=torch.float64, device="cpu"), xy.double().cpu()], dim=1)
         basis = stack_controls([self.origin, self.u, self.v])
         return {name: w.to(dtype) for name, w in weights_at(coeffs, basis).items()}
 
@@ -99,7 +100,8 @@ def grid_axes(points: torch.Tensor, size: int, margin: float) -> tuple[torch.Ten
     `margin` times its extent along that axis (Garipov et al.'s margins, relative to the plane's size)."""
     low, high = points.min(0).values, points.max(0).values
     pad = margin * (high - low)
-    axes = [torch.linspace(lo, hi, size, dtype=torch.float64) for lo, hi in zip(low - pad, high + pad, strict=True)]
+    ends = zip(low - pad, high + pad, strict=True)
+    axes = [torch.linspace(lo, hi, size, dtype=torch.float64, device="cpu") for lo, hi in ends]
     return axes[0], axes[1]
 
 

@@ -12,6 +12,11 @@ recomputing the forward and backward pass for each product (torch.func's jvp of 
 
 An eigenvalue whose Lanczos iteration did not converge to the tolerance decides nothing: every
 point carries its iteration count, its residual bound and a converged flag.
+
+The Hessian-vector products run on the weights' device; the small tridiagonal problem and the
+convergence bookkeeping on the host (each Lanczos step reads its α and β back to decide whether to go
+on). The start vector and the probes are drawn on the CPU from CPU generators, so they are the same on
+every device.
 """
 
 from __future__ import annotations
@@ -91,10 +96,11 @@ def lanczos_top(product: HessianProduct, start: torch.Tensor, settings: Sharpnes
     n_t = start.shape[0]
     basis = [start / torch.linalg.vector_norm(start, dim=1, keepdim=True)]
     alphas, betas = [], []
-    value = torch.full((n_t,), float("nan"), dtype=torch.float64)
-    residual = torch.full((n_t,), float("inf"), dtype=torch.float64)
-    iterations = torch.zeros(n_t, dtype=torch.int64)
-    converged = torch.zeros(n_t, dtype=torch.bool)
+    # the bookkeeping lives on the host, beside the Ritz values it is decided from
+    value = torch.full((n_t,), float("nan"), dtype=torch.float64, device="cpu")
+    residual = torch.full((n_t,), float("inf"), dtype=torch.float64, device="cpu")
+    iterations = torch.zeros(n_t, dtype=torch.int64, device="cpu")
+    converged = torch.zeros(n_t, dtype=torch.bool, device="cpu")
     for step in range(1, settings.max_iterations + 1):
         q = basis[-1]
         w = product(q)
@@ -136,10 +142,10 @@ def hutchinson_trace(product: HessianProduct, like: torch.Tensor, settings: Shar
     """tr H ≈ mean of vᵀHv over Rademacher probes v, with its standard error. The probes are drawn from
     `settings.seed` and shared by every point (rows of `like`, (T, n)): neighbouring points of a path see
     the same probes, and a point's estimate does not depend on which others share its batch."""
-    generator = torch.Generator().manual_seed(settings.seed)
+    generator = torch.Generator(device="cpu").manual_seed(settings.seed)
     samples = []
     for _ in range(settings.trace_samples):
-        probe = torch.randint(0, 2, like.shape[1:], generator=generator) * 2 - 1
+        probe = torch.randint(0, 2, like.shape[1:], generator=generator, device="cpu") * 2 - 1
         v = probe.to(like).expand_as(like).contiguous()
         samples.append((v * product(v)).sum(1).double().cpu())
     stacked = torch.stack(samples)  # (samples, T)
@@ -155,7 +161,7 @@ def sharpness(
     n_t = next(iter(weights.values())).shape[0]
     n_params = sum(w[0].numel() for w in weights.values())
     # One Lanczos start vector for every point (its own seed, apart from the probes'), as for the probes.
-    start = torch.randn(n_params, generator=torch.Generator().manual_seed(settings.seed + 1))
+    start = torch.randn(n_params, generator=torch.Generator(device="cpu").manual_seed(settings.seed + 1), device="cpu")
     chunks = []
     for first in range(0, n_t, t_chunk):
         chunk = {k: v[first : first + t_chunk] for k, v in weights.items()}
@@ -177,7 +183,7 @@ def along_curves(
     """`sharpness` at `n_points` evenly spaced t of each curve (0 and 1 included), with those t as
     `sharpness_t`. The curves' points go through `sharpness` together, `t_chunk` at a time; every point
     sees the same start vector and probes, so the others in its chunk change its values only by rounding."""
-    t = torch.linspace(0, 1, n_points, dtype=torch.float64)
+    t = torch.linspace(0, 1, n_points, dtype=torch.float64, device="cpu")  # stored; `weights_at` moves the coefficients
     n_controls = next(iter(curves[0].values())).shape[0]
     coeffs = coefficients(kind, t, n_controls)
     points = [weights_at(coeffs, controls) for controls in curves]

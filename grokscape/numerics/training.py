@@ -6,7 +6,10 @@ and the seeds never mix (the loss is a sum of per-seed losses, the optimizers ac
 One seed is a group of one. Stacking fills a GPU that one small model leaves idle.
 
 After every epoch the whole train and validation sets are evaluated (one forward pass over
-the table), so points 1 and 2 are exact epochs and their weights are saved exactly.
+the table), so points 1 and 2 are exact epochs and their weights are saved exactly. On a GPU that
+evaluation is the epoch's one read-back to the host (metrics and weight norms of every seed in one
+transfer); the steps within an epoch never wait for the host. Initial weights and every seed's
+minibatch order are drawn on the CPU from CPU generators, so they are the same on every device.
 """
 
 from __future__ import annotations
@@ -120,9 +123,13 @@ class FullEvaluator:
         self.n_train = dataset.train_index.numel()
         self.n_heads = n_heads
 
-    @torch.no_grad()
     def __call__(self, params: Params) -> np.ndarray:
         """(train loss, train accuracy, validation loss, validation accuracy): shape (4, *lead)."""
+        return self.on_device(params).cpu().numpy()
+
+    @torch.no_grad()
+    def on_device(self, params: Params) -> torch.Tensor:
+        """What `__call__` returns, as a float64 tensor left on the weights' device (no read-back)."""
         tables = token_tables(params, self.n_heads)
         losses, hits = [], []
         for a, b, c in self.chunks:
@@ -134,7 +141,7 @@ class FullEvaluator:
         loss, correct = torch.cat(losses, -1), torch.cat(hits, -1).float()
         n = self.n_train
         parts = (loss[..., :n], correct[..., :n], loss[..., n:], correct[..., n:])
-        return torch.stack([part.mean(-1) for part in parts]).double().cpu().numpy()
+        return torch.stack([part.mean(-1) for part in parts]).double()
 
 
 def initial_params(shape: ModelShape, settings: TrainSettings, seed: int) -> Params:
@@ -211,7 +218,7 @@ def train_seeds(
     evaluate = FullEvaluator(dataset, shape.n_heads)
     train = dataset.subset(dataset.train_index)
     n_train = dataset.train_index.numel()
-    generators = {seed: torch.Generator().manual_seed(seed) for seed in seeds}
+    generators = {seed: torch.Generator(device="cpu").manual_seed(seed) for seed in seeds}
     # How long to train does not change the trajectory, so a longer run may resume a shorter one.
     trajectory = {k: v for k, v in asdict(settings).items() if k not in ("max_epochs", "epochs_after_grok")}
     stamp = fingerprint(
@@ -241,21 +248,24 @@ def train_seeds(
     params = {k: v.to(device).requires_grad_() for k, v in stacked.items()}
     optimizer = make_optimizer(list(params.values()), settings)
     if state is None:
-        _record(runs, alive, 0, evaluate(params), params)
-        for index, seed in enumerate(seeds):
-            runs[seed].snapshots[0] = _copy(params, index)
+        _record(runs, alive, 0, _epoch_metrics(evaluate, params))
+        _snapshot(runs, alive, 0, params, list(range(len(alive))))
     else:
         resume.restore(tensors, optimizer, [generators[seed] for seed in alive])
 
     started, start_epoch = time.perf_counter(), epoch
     while alive:
         epoch += 1
-        orders = torch.stack([torch.randperm(n_train, generator=generators[seed]) for seed in alive]).to(device)
-        train_epoch(params, optimizer, train, orders, settings, shape.n_heads)
-        metrics = evaluate(params)
-        _record(runs, alive, epoch, metrics, params)
-        for index, seed in enumerate(alive):
-            _update_points(runs[seed], seed, epoch, metrics[:, index], params, index, settings, thresholds)
+        orders = [torch.randperm(n_train, generator=generators[seed], device="cpu") for seed in alive]
+        train_epoch(params, optimizer, train, torch.stack(orders).to(device), settings, shape.n_heads)
+        metrics = _epoch_metrics(evaluate, params)
+        _record(runs, alive, epoch, metrics)
+        saved = [
+            index
+            for index, seed in enumerate(alive)
+            if _update_points(runs[seed], seed, epoch, metrics[:, index], settings, thresholds)
+        ]
+        _snapshot(runs, alive, epoch, params, saved)
         if epoch % settings.snapshot_every == 0:
             rate = (epoch - start_epoch) / (time.perf_counter() - started)
             _log_progress(alive, epoch, metrics, rate, settings, runs)
@@ -275,22 +285,16 @@ def train_seeds(
 
 
 def _update_points(
-    run: _SeedRun,
-    seed: int,
-    epoch: int,
-    metrics: np.ndarray,
-    params: Params,
-    index: int,
-    settings: TrainSettings,
-    thresholds: Thresholds,
-) -> None:
-    """After an epoch: divergence, points 1 and 2, and the snapshots of one seed (model `index`)."""
+    run: _SeedRun, seed: int, epoch: int, metrics: np.ndarray, settings: TrainSettings, thresholds: Thresholds
+) -> bool:
+    """After an epoch: divergence and points 1 and 2 of one seed; whether this epoch's weights are one of its
+    snapshots (a point, a multiple of `snapshot_every`, or its last epoch)."""
     if not math.isfinite(metrics[0]):
         log.error(
             "seed %d diverged (non-finite training loss) at epoch %d: lower train.lr or train.grad_clip", seed, epoch
         )
         run.diverged = epoch
-        return
+        return False
     new_point = False
     if run.memorized is None and reached(metrics[1], thresholds.train_acc):
         run.memorized, new_point = epoch, True
@@ -298,18 +302,33 @@ def _update_points(
     if run.grokked is None and reached(metrics[3], thresholds.val_acc):
         run.grokked, new_point = epoch, True
         log.info("seed %d generalised (grokked) at epoch %d", seed, epoch)
-    if new_point or epoch % settings.snapshot_every == 0 or run.done(epoch, settings):
-        run.snapshots[epoch] = _copy(params, index)
+    return new_point or epoch % settings.snapshot_every == 0 or run.done(epoch, settings)
 
 
-def _record(runs: dict[int, _SeedRun], alive: list[int], epoch: int, metrics: np.ndarray, params: Params) -> None:
-    """Append one epoch's metrics (4, S) and weight norms to the histories of the seeds in the stack."""
+def _epoch_metrics(evaluate: FullEvaluator, params: Params) -> np.ndarray:
+    """The stacked models' four metrics (`FullEvaluator`) and weight norms ‖w‖ as rows of a (5, S) array,
+    read back to the host in one transfer."""
     with torch.no_grad():
-        weight_norms = squared_norm(params).sqrt().double().cpu().numpy()
+        norms = squared_norm(params).sqrt().double()
+    return torch.cat([evaluate.on_device(params), norms.unsqueeze(0)]).cpu().numpy()
+
+
+def _record(runs: dict[int, _SeedRun], alive: list[int], epoch: int, metrics: np.ndarray) -> None:
+    """Append one epoch's metrics and weight norms (`_epoch_metrics`, (5, S)) to the stacked seeds' histories."""
     for index, seed in enumerate(alive):
-        row = (epoch, *metrics[:, index], weight_norms[index])
-        for name, value in zip(HISTORY_COLUMNS, row, strict=True):
+        for name, value in zip(HISTORY_COLUMNS, (epoch, *metrics[:, index]), strict=True):
             runs[seed].history[name].append(float(value))
+
+
+def _snapshot(runs: dict[int, _SeedRun], alive: list[int], epoch: int, params: Params, indices: list[int]) -> None:
+    """Save the weights of the stacked models `indices` as their seeds' snapshots of `epoch`, on the host: one
+    gather and one transfer per parameter, however many seeds."""
+    if not indices:
+        return
+    with torch.no_grad():
+        chosen = {name: value.detach()[indices].to("cpu") for name, value in params.items()}  # indexing copies
+    for position, index in enumerate(indices):
+        runs[alive[index]].snapshots[epoch] = {name: value[position] for name, value in chosen.items()}
 
 
 def _keep_models(
@@ -327,10 +346,6 @@ def _keep_models(
     return kept, new_optimizer
 
 
-def _copy(params: Params, index: int) -> Params:
-    return {k: v[index].detach().to("cpu", copy=True) for k, v in params.items()}
-
-
 def _log_progress(alive: list[int], epoch: int, metrics: np.ndarray, rate: float, settings, runs) -> None:
     """One line per seed still training (one line in all for a large group)."""
     if len(alive) > 8:
@@ -341,7 +356,7 @@ def _log_progress(alive: list[int], epoch: int, metrics: np.ndarray, rate: float
         grokked = runs[seed].grokked
         end = settings.max_epochs if grokked is None else min(settings.max_epochs, grokked + settings.epochs_after_grok)
         eta = (end - epoch) / rate if rate > 0 else float("nan")
-        train_loss, train_acc, val_loss, val_acc = metrics[:, index]
+        train_loss, train_acc, val_loss, val_acc = metrics[:4, index]
         log.info(
             "seed %d epoch %d: train acc %.4f loss %.4f | val acc %.4f loss %.4f | %.1f epochs/s | ETA%s %.0f s",
             seed,
