@@ -1,4 +1,5 @@
-"""The fit recipe of a curve kind (`polyline:` or `bezier:` in the configuration) as FitSettings."""
+"""The fit recipe of a curve kind (`polyline:` or `bezier:` in the configuration) as FitSettings; a curve
+connects by `claims.zero_error`, the definition summary.csv and the claims use."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ def fit_settings(config: Mapping, kind: str) -> FitSettings:
         schedule=section["schedule"],
         l2=fit_l2(config, kind),
         t_per_batch=section["t_per_batch"],
+        max_rounds=section["max_rounds"],
+        connect_error=config["claims"]["zero_error"],
     )
 
 

@@ -113,17 +113,22 @@ def training_settings():
 
 
 def path_settings(kind=None):
-    """What shapes a path's evaluation (and fitting): the objective, the t grid, the curve's section, the
+    """What shapes a path's evaluation (and fitting): the objective, the t grid, the curve's section (and
+    for a fitted curve `claims.zero_error`, which decides whether it connected or needs another round), the
     sharpness settings when a curve measures sharpness; not `paths.extra`, the list of other paths to
     evaluate. Chains (kind None) measure no sharpness: their nodes are the snapshots of sharpness.h5."""
     train = {k: SHAPING["train"][k] for k in ("optimizer", "weight_decay", "batch_size")}
-    sections = [kind] if kind in ("polyline", "bezier") else []
+    fitted = kind in ("polyline", "bezier")
+    sections = [kind] if fitted else []
     leave_out = ["paths.extra", "paths.per_job"]  # the batch a curve is fitted in is the rules' own param
     if kind is None:
         leave_out.append("paths.sharpness_points")
     elif config["paths"]["sharpness_points"]:
         sections.append("sharpness")
-    return canonical({**settings("model", "paths", "device", *sections, leave_out=leave_out), "train": train})
+    connect = {"claims": {"zero_error": SHAPING["claims"]["zero_error"]}} if fitted else {}
+    return canonical(
+        {**settings("model", "paths", "device", *sections, leave_out=leave_out), "train": train, **connect}
+    )
 
 
 def sharpness_settings():

@@ -164,7 +164,10 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("bezier", "lr", 0.02): {"curves", "curve", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
     ("plot", "dpi", 90): FIGURES | CONFIG_TABLE,
     ("claims", "barrier", 0.1): {"claims", "results_table", "all"} | CONFIG_TABLE,
-    ("claims", "zero_error", 0.02): {"claims", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
+    # a fitted curve connects by zero_error, and one that does not goes on in another round: every fit reruns
+    ("claims", "zero_error", 0.02): FITTED_RULES | CONFIG_TABLE,
+    ("polyline", "max_rounds", 2): FITTED_RULES | CONFIG_TABLE,
+    ("bezier", "max_rounds", 1): {"curves", "curve", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
     ("align", "max_iterations", 3): ALIGNED | CONFIG_TABLE,
     ("align", "tolerance", 1e-6): ALIGNED | CONFIG_TABLE,
     ("align", "method", "activations"): ALIGNED | CONFIG_TABLE,
@@ -256,7 +259,7 @@ def test_curves_fitted_in_one_batch_job_are_filed_as_if_each_ran_alone(workflow_
     numbers again) and is filed alone."""
     config = yaml.safe_load((workflow_copy / "config.yaml").read_text())
     config["paths"]["per_job"] = 20
-    config["polyline"]["epochs"] = 100  # short fits: what is checked here is the filing, not the fit
+    config["polyline"].update(epochs=100, max_rounds=1)  # short fits: what is checked here is the filing, not the fit
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
     target = "results/paths/summary.csv"
     planned = jobs_planned(workflow_copy, target)
