@@ -270,8 +270,13 @@ def chain_inputs(wildcards):
 
 
 def claims_inputs(wildcards):
-    """The tables that decide claims C1-C6 (see claim_paths); C5 and C6 need a second seed."""
-    return {"points": expand("results/seed{seed}/points.json", seed=SEEDS), **dict(claim_paths())}
+    """The tables that decide claims C1-C6 (see claim_paths; C1 reads validation accuracy at point 1 from
+    the histories); C5 and C6 need a second seed."""
+    return {
+        "points": expand("results/seed{seed}/points.json", seed=SEEDS),
+        "histories": expand("results/seed{seed}/history.h5", seed=SEEDS),
+        **dict(claim_paths()),
+    }
 
 
 CURVE_KINDS = ("segment", "polyline", "bezier")

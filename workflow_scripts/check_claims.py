@@ -1,25 +1,35 @@
-"""Snakemake step: decide the paper's claims C1-C6 and grokscape's A1 from the tables; write JSON, Markdown, CSV."""
+"""Snakemake step: decide the paper's claims C1-C6 and grokscape's S1 and A1 from the tables; write JSON,
+Markdown, CSV."""
 
 import pandas as pd
 
-from grokscape.output.claims import ClaimThresholds, PairTables, SeedTables, claims_markdown, evaluate_claims
+from grokscape.output.claims import ClaimThresholds, PairTables, SeedTables, evaluate_claims
+from grokscape.output.claims_markdown import claims_markdown
 from grokscape.output.pathfiles import read_path
 from grokscape.scripting import job
-from grokscape.storage import atomic_write, read_json, write_json
+from grokscape.storage import atomic_write, read_json, read_table, write_json
+
+
+def seed_of(path: str) -> int:
+    """The seed of results/seed{S}/…"""
+    return int(path.split("seed")[-1].split("/")[0])
+
 
 with job(snakemake) as log:
     inputs, output = snakemake.input, snakemake.output
-    points = {int(p.split("seed")[-1].split("/")[0]): read_json(p) for p in inputs.points}
+    points = {seed_of(p): read_json(p) for p in inputs.points}
+    histories = {seed_of(p): read_table(p, ["epoch", "val_acc"]) for p in inputs.histories}
     tables: dict[str, dict] = {}  # input names are "{role}__{seed}" or "{role}__{seed}__{next seed}"
     for name, path in inputs.items():
-        if name != "points":
+        if name not in ("points", "histories"):
             role, *seeds = name.split("__")
             columns, attrs = read_path(path)  # plus the endpoint distances and alignment records (A1)
             scalars = {k: attrs[k] for k in ("distance", "distance_unaligned", "alignments") if k in attrs}
             tables.setdefault("__".join(seeds), {})[role] = {**columns, **scalars}
     per_seed = {int(k): SeedTables(**v) for k, v in tables.items() if "__" not in k}
     pairs = {tuple(map(int, k.split("__"))): PairTables(**v) for k, v in tables.items() if "__" in k}
-    claims = evaluate_claims(points, per_seed, pairs, ClaimThresholds(**snakemake.params.settings["claims"]))
+    thresholds = ClaimThresholds(**snakemake.params.settings["claims"])
+    claims = evaluate_claims(points, histories, per_seed, pairs, thresholds)
     write_json(output.json, claims)
     with atomic_write(output.markdown) as tmp:
         tmp.write_text("# The paper's claims, checked on this run\n\n" + claims_markdown(claims))
