@@ -35,6 +35,5 @@ rule all:
         "results/fits.pdf",
         "results/claims.json",
         "results/configuration.csv",
-        "results/readme_results.md",
         "results/sharpness.pdf",
         PLANE_FIGURES,

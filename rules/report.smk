@@ -51,28 +51,3 @@ rule configuration_table:
         code=script_code("write_configuration.py"),
     script:
         "../workflow_scripts/write_configuration.py"
-
-
-localrules:
-    results_table,
-
-
-rule results_table:
-    input:
-        points=expand("results/seed{seed}/points.json", seed=SEEDS),
-        summary="results/paths/summary.csv",
-        claims="results/claims.json",
-    output:
-        "results/readme_results.md",
-    log:
-        "results/logs/readme_results.log",
-    conda:
-        "../envs/grokscape.yaml"
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    params:
-        code=script_code("write_results_table.py"),
-    script:
-        "../workflow_scripts/write_results_table.py"
