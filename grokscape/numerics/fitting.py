@@ -148,7 +148,17 @@ class _BatchFit:
     are done (with their metrics), how many rounds each took, the objective per epoch (NaN where a curve
     was done), all resumable mid-round."""
 
-    def __init__(self, kind, n_controls, ends, controls, dataset, objective, settings, device):
+    def __init__(
+        self,
+        kind: str,
+        n_controls: int,
+        ends: Sequence[tuple[Params, Params]],
+        controls: list[Params],
+        dataset: Dataset,
+        objective: Objective,
+        settings: FitSettings,
+        device: torch.device,
+    ):
         self.kind, self.n_controls, self.settings, self.device = kind, n_controls, settings, device
         self.dataset, self.objective = dataset, objective
         self.n_curves = len(ends)
