@@ -111,7 +111,7 @@ with job(snakemake) as log:
             folder / f"{member['name']}.h5",
             {"t": t.numpy(), **columns, "fit_loss": fit.epoch_loss, **curvature},
             attrs,
-            controls=fit.controls if n_controls > 2 else None,
+            controls=fit.controls if fitted else None,
         )
         grad_norm = columns["grad_norm"]
         log.info(
