@@ -37,6 +37,5 @@ rule all:
         "results/fits.pdf",
         "results/claims.json",
         "results/configuration.csv",
-        "results/readme_results.md",
         "results/sharpness.pdf",
         lambda wildcards: plan().plane_files(),

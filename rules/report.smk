@@ -9,6 +9,7 @@ rule claims:
         # the tables the plan made, given what every seed reached (its points file says why a table is missing)
         unpack(lambda wildcards: plan().claim_tables()),
         points=POINTS,
+        histories=expand("results/seed{seed}/history.h5", seed=SEEDS),  # C1: validation accuracy at point 1
     output:
         json="results/claims.json",
         markdown="results/claims.md",
@@ -54,27 +55,3 @@ rule configuration_table:
     script:
         "../workflow_scripts/write_configuration.py"
 
-
-localrules:
-    results_table,
-
-
-rule results_table:
-    input:
-        points=POINTS,
-        summary="results/paths/summary.csv",
-        claims="results/claims.json",
-    output:
-        "results/readme_results.md",
-    log:
-        "results/logs/readme_results.log",
-    conda:
-        "../envs/grokscape.yaml"
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    params:
-        code=script_code("write_results_table.py"),
-    script:
-        "../workflow_scripts/write_results_table.py"

@@ -1,24 +1,23 @@
-"""Snakemake step: decide the paper's claims C1-C6 and grokscape's A1 from the tables; write JSON, Markdown, CSV.
-
-The tables are those the plan made: a seed that never reached a point its paths need has none, and counts
-as not reached (the points files of every seed say why)."""
+"""Snakemake step: decide the paper's claims C1-C6 and grokscape's S1 and A1 from the tables; write JSON,
+Markdown, CSV."""
 
 import pandas as pd
 
-from grokscape.output.claims import ClaimThresholds, PairTables, SeedTables, claims_markdown, evaluate_claims
+from grokscape.output.claims import ClaimThresholds, PairTables, SeedTables, evaluate_claims
+from grokscape.output.claims_markdown import claims_markdown
 from grokscape.output.pathfiles import read_path
-from grokscape.output.results_table import seeds_markdown
-from grokscape.planning.claim_inputs import parse_input_name, unit_gaps
+from grokscape.planning.claim_inputs import parse_input_name
 from grokscape.planning.points import seed_of
 from grokscape.scripting import job
-from grokscape.storage import atomic_write, read_json, write_json
+from grokscape.storage import atomic_write, read_json, read_table, write_json
 
 with job(snakemake) as log:
     inputs, output = snakemake.input, snakemake.output
     points = {seed_of(p): read_json(p) for p in inputs.points}
+    histories = {seed_of(p): read_table(p, ["epoch", "val_acc"]) for p in inputs.histories}
     tables: dict[tuple[int, ...], dict] = {}
     for name, path in inputs.items():
-        if name != "points":
+        if name not in ("points", "histories"):
             role, seeds = parse_input_name(name)
             columns, attrs = read_path(path)  # plus the endpoint distances and alignment records (A1)
             scalars = {k: attrs[k] for k in ("distance", "distance_unaligned", "alignments") if k in attrs}
@@ -26,11 +25,10 @@ with job(snakemake) as log:
     per_seed = {seeds[0]: SeedTables(**t) for seeds, t in tables.items() if len(seeds) == 1}
     pairs = {seeds: PairTables(**t) for seeds, t in tables.items() if len(seeds) == 2}
     thresholds = ClaimThresholds(**snakemake.params.settings["claims"])
-    claims = evaluate_claims(points, per_seed, pairs, thresholds, unit_gaps(list(points), points))
+    claims = evaluate_claims(points, histories, per_seed, pairs, thresholds)
     write_json(output.json, claims)
     with atomic_write(output.markdown) as tmp:
-        title = "# The paper's claims, checked on this run\n\n"
-        tmp.write_text(title + claims_markdown(claims) + seeds_markdown(points))
+        tmp.write_text("# The paper's claims, checked on this run\n\n" + claims_markdown(claims))
     with atomic_write(output.table) as tmp:
         columns = ("claim", "statement", "verdict", "reasons")
         rows = [{k: c[k] for k in columns} | {"measured": c["spread"]} for c in claims]

@@ -1,5 +1,6 @@
 """Snakemake step: fit the free control points of a batch of curves of one kind (none for segments),
-all together, then evaluate them together; one table per curve in the batch's folder."""
+all together, in rounds until each connects or its budget is spent, evaluating them together after each
+round; one table per curve in the batch's folder, with the rounds and epochs its fit took."""
 
 from pathlib import Path
 
@@ -52,36 +53,46 @@ with job(snakemake) as log:
     ends = [load_ends(member) for member in members]
     dataset, objective = load_dataset(snakemake.input.dataset).to(device), Objective.from_config(config)
     control_count = n_controls(kind, config)
+    t = torch.linspace(0, 1, config["paths"]["n_points"], dtype=torch.float64, device="cpu")  # stored with the table
+    coeffs = coefficients(kind, t, control_count)
+
+    def evaluate(curves: list) -> list:
+        """The curves' tables on the t grid: what each file holds, and what tells a fit whether it connected."""
+        on_device = [{k: v.to(device) for k, v in curve.items()} for curve in curves]
+        return paths_metrics(on_device, coeffs, dataset, objective, config["paths"]["t_chunk"])
+
+    recipe = FitSettings.from_config(config, kind) if kind in FITTED_KINDS else None
     fits = fit_curves(
         kind,
         control_count,
         [tuple(e["weights"]) for e in ends],
         dataset,
         objective,
-        FitSettings.from_config(config, kind) if kind in FITTED_KINDS else None,
+        recipe,
         device,
         resume_path=snakemake.params.resume,
+        evaluate=evaluate,
     )
-    t = torch.linspace(0, 1, config["paths"]["n_points"], dtype=torch.float64, device="cpu")  # stored with the table
     curves = [{k: v.to(device) for k, v in fit.controls.items()} for fit in fits]
-    coeffs = coefficients(kind, t, control_count)
-    metrics = paths_metrics(curves, coeffs, dataset, objective, config["paths"]["t_chunk"])
+    metrics = [fit.metrics for fit in fits]
     curvatures = [{} for _ in members]
-    if config["paths"]["sharpness_points"]:
-        settings = SharpnessSettings.from_config(config)
+    sharpness = SharpnessSettings.from_config(config) if config["paths"]["sharpness_points"] else None
+    if sharpness:
         curvatures = along_curves(
             kind,
             curves,
             config["paths"]["sharpness_points"],
             dataset,
             objective,
-            settings,
+            sharpness,
             config["sharpness"]["t_chunk"],
         )
     folder = Path(snakemake.output[0])
     folder.mkdir(parents=True, exist_ok=True)
+    fitted = control_count > 2
     for member, end, fit, columns, curvature in zip(members, ends, fits, metrics, curvatures, strict=True):
         max_train_error = float(columns["train_error"].max())
+        rounds = {"fit_rounds": fit.rounds, "fit_epochs": len(fit.epoch_loss), "connected": fit.connected}
         attrs = path_attrs(
             kind,
             member["a"],
@@ -93,12 +104,13 @@ with job(snakemake) as log:
             distance=distance(*end["weights"]),
             distance_unaligned=distance(*end["unaligned"]),
             alignments=end["alignments"],
+            **(rounds if fitted else {}),
         )
         write_path(
             folder / f"{member['name']}.h5",
             {"t": t.numpy(), **columns, "fit_loss": fit.epoch_loss, **curvature},
             attrs,
-            controls=fit.controls if control_count > 2 else None,
+            controls=fit.controls if fitted else None,
         )
         grad_norm = columns["grad_norm"]
         log.info(
@@ -117,6 +129,23 @@ with job(snakemake) as log:
                 curvature["sharpness_t"].round(3).tolist(),
                 converged.sum(),
                 converged.size,
-                settings.max_iterations,
+                sharpness.max_iterations,
+            )
+        if fitted:
+            log.info("%s: fitted in %d round(s), %d epochs", member["name"], fit.rounds, len(fit.epoch_loss))
+        if fitted and not fit.connected:
+            log.warning(
+                "%s %s did not connect after %d round(s) of %d epoch(s): max train error %.4f along the curve, above "
+                "claims.zero_error = %g by %.4f; its verdicts stay undecided (raise %s.max_rounds or %s.epochs, or "
+                "see docs/fitting.md)",
+                kind,
+                member["name"],
+                fit.rounds,
+                recipe.epochs,
+                max_train_error,
+                recipe.connect_error,
+                max_train_error - recipe.connect_error,
+                kind,
+                kind,
             )
     Path(snakemake.params.resume).unlink(missing_ok=True)

@@ -2,7 +2,8 @@
 
 Datasets `t`, `train_loss`, `train_error`, `val_loss`, `val_error`, `grad_norm` (1-D over t;
 for chains, shape (segments, n_points), plus `node_epochs`); fitted curves also hold
-`controls/{k}/{param}` (the control points, endpoints included) and `fit_loss` (per epoch).
+`controls/{k}/{param}` (the control points, endpoints included) and `fit_loss` (per epoch, over all
+rounds), and the attributes `fit_rounds`, `fit_epochs` and `connected` (docs/fitting.md).
 Segments and fitted curves measured with `paths.sharpness_points` > 0 also hold, 1-D over
 `sharpness_t` (evenly spaced, 0 and 1 included), `top_eigenvalue`, `eigenvalue_residual`,
 `lanczos_iterations`, `eigenvalue_converged`, `hessian_trace` and `hessian_trace_stderr`

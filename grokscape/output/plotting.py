@@ -204,12 +204,14 @@ def sharpness_figure(seeds: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], 
 
 
 def fits_figure(fits: Sequence[tuple[np.ndarray, Mapping]], zero_error: float, path: str, style: Style) -> None:
-    """The fit objective against epoch for every fitted curve, and whether it connects: convergence at a glance."""
+    """The fit objective against epoch (over all its rounds) for every fitted curve, and whether it connects:
+    convergence at a glance."""
     fig, ax = plt.subplots(figsize=(9, 5))
     for fit_loss, attrs in fits:
         worst = attrs["max_train_error"]
         verdict = "connects" if connects(worst, zero_error) else "does NOT connect"
-        label = f"{attrs['kind']} {attrs['start']} → {attrs['end']}: max train error {worst:.3g}, {verdict}"
+        rounds = f"{attrs['fit_rounds']} round(s) of {attrs['fit_epochs'] // max(attrs['fit_rounds'], 1)} epochs"
+        label = f"{attrs['kind']} {attrs['start']} → {attrs['end']}: {rounds}, max train error {worst:.3g}, {verdict}"
         epochs = np.arange(1, len(fit_loss) + 1)
         (line,) = ax.plot(epochs, fit_loss, lw=0.5, alpha=0.3)
         window = max(1, len(fit_loss) // 50)  # the epoch-to-epoch noise of one t per minibatch, averaged out

@@ -5,12 +5,11 @@ paths between their points. A table's input name says its role and its unit's se
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
 from grokscape.planning.path_names import CHAIN, POLYLINE, SEGMENT, path_file
-from grokscape.planning.points import has_point, missed
 
 
 @dataclass(frozen=True)
@@ -72,16 +71,3 @@ def consecutive_pairs(seeds: Sequence[int]) -> list[tuple[int, int]]:
 def units(seeds: Sequence[int]) -> list[tuple[tuple[int, ...], dict[str, Role]]]:
     """Every unit (a seed, a pair of consecutive seeds) with the roles of its tables."""
     return [((seed,), SEED_ROLES) for seed in seeds] + [(pair, PAIR_ROLES) for pair in consecutive_pairs(seeds)]
-
-
-def unit_gaps(seeds: Sequence[int], records: Mapping[int, Mapping]) -> dict[str, dict[str, tuple[int, str]]]:
-    """Role -> {unit name: (seed, why)} for every unit a seed of which did not reach a point the role needs
-    (the tables the plan leaves out): the first such seed, and why in a few words (`points.missed`)."""
-    gaps: dict[str, dict[str, tuple[int, str]]] = {role: {} for role in ROLES}
-    for seeds_of_unit, roles in units(seeds):
-        for name, role in roles.items():
-            missing = [(s, p) for s in seeds_of_unit for p in role.points if not has_point(records[s], p)]
-            if missing:
-                seed, point = missing[0]
-                gaps[name][unit_name(seeds_of_unit)] = (seed, missed(records[seed], point))
-    return gaps

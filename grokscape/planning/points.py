@@ -84,10 +84,10 @@ def points_file(seed: int) -> str:
 
 
 def seed_of(path: str | Path) -> int:
-    """The seed whose points file `path` is."""
-    match = re.search(r"seed([0-9]+)/points\.json$", str(path))
+    """The seed whose run file `path` is (its points.json, history.h5, …)."""
+    match = re.search(r"seed([0-9]+)/[^/]+$", str(path))
     if match is None:
-        raise ValueError(f"{path} is no points file (results/seed<S>/points.json)")
+        raise ValueError(f"{path} is no file of a seed's run (results/seed<S>/<file>)")
     return int(match.group(1))
 
 

@@ -56,7 +56,8 @@ class RuleSettings:
         """What shapes a path's evaluation (and fitting): the objective, the t grid, the curve's section, the
         sharpness settings when a curve measures sharpness; not `paths.extra`, the list of other paths to
         evaluate, nor `paths.per_job` (the batch a curve is fitted in is the rules' own param). Chains
-        measure no sharpness: their nodes are the snapshots of sharpness.h5."""
+        measure no sharpness: their nodes are the snapshots of sharpness.h5. A fitted curve also takes
+        `claims.zero_error`: a fit goes on in further rounds until its curve connects by it."""
         sections = [kind] if kind in FITTED_KINDS else []
         leave_out = ["paths.extra", "paths.per_job"]
         if kind == CHAIN:
@@ -64,6 +65,8 @@ class RuleSettings:
         elif self.config["paths"]["sharpness_points"]:
             sections.append("sharpness")
         settings = self.sections("model", "paths", "device", *sections, leave_out=leave_out)
+        if kind in FITTED_KINDS:
+            settings["claims"] = {"zero_error": self.shaping["claims"]["zero_error"]}
         return self._with_train(settings, ("optimizer", *OBJECTIVE_KEYS))
 
     def sharpness(self) -> dict:

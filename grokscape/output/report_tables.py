@@ -1,0 +1,246 @@
+"""The README's Results tables, rendered from a folder of a run's small results (`export_run` writes it):
+the numbers a reader sees are regenerated from committed files, never typed in.
+
+    python -m grokscape.output.report_tables docs/results                   # the Markdown, to stdout
+    python -m grokscape.output.report_tables docs/results --readme README.md  # into README's marked block
+
+The README holds the rendering between the lines RESULTS_BEGIN and RESULTS_END; tests/test_results.py
+renders `docs/results/` again and fails when the README differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from grokscape.errors import GrokscapeError
+from grokscape.output.claim_ranges import closest_flip, nearest_flip
+from grokscape.output.claims import state_word
+from grokscape.storage import read_json
+
+RESULTS_BEGIN, RESULTS_END = "<!-- results:begin -->", "<!-- results:end -->"
+
+# The rows per seed and per pair of consecutive seeds: what the paper reports, and the unit's numbers, each
+# {claim.quantity} a quantity of that claim's unit in claims.json, {points.…} the seed's own files.
+SEED_ROWS = (
+    ("memorisation (point 1), epoch", "585", "{points.memorized}"),
+    ("generalisation (point 2), epoch", "2402", "{points.grokked}"),
+    ("validation accuracy at point 1", "near chance", "{points.val_acc_at_memorisation}"),
+    (
+        "segment 1→2: train-error barrier, peak at t",
+        "present, t ≈ 0.35",
+        "{C2.train_error_barrier}, t = {C2.barrier_peak_t}",
+    ),
+    ("segment 1→2: gradient norm at t = 0 → t = 1", "0.75 → ~0", "{C2.grad_norm_point1} → {C2.grad_norm_point2}"),
+    ("chain 1→2: max train error (segments)", "0", "{C3.max_train_error} ({C3.segments})"),
+    (
+        "polyline 1→2: max train error; good validation error from t (segment: from t)",
+        "≈ 0; t ≈ 0.6",
+        "{C4.max_train_error}; {C4.polyline_good_val_from_t} ({C4.segment_good_val_from_t})",
+    ),
+    (
+        "top Hessian eigenvalue at point 1 → point 2",
+        "(not measured)",
+        "{S1.top_eigenvalue_point1} → {S1.top_eigenvalue_point2}",
+    ),
+)
+PAIR_ROWS = (
+    (
+        "polyline 1→1′: max train error; lowest validation error near t = 0.5 (ends)",
+        "≈ 0; low",
+        "{C5.max_train_error}; {C5.val_error_near_half} ({C5.val_error_endpoints})",
+    ),
+    (
+        "polyline 2→2′: spread of validation error; gradient-norm hills at t",
+        "small; two symmetric hills",
+        "{C6.val_error_spread}; {C6.hills_at_t}",
+    ),
+    (
+        "segment 2→2′: train-error barrier, raw → aligned; ‖w_A − w_B‖, raw → aligned",
+        "(not asked)",
+        "{A1.train_error_barrier_raw} → {A1.train_error_barrier_aligned}; {A1.distance_raw} → {A1.distance_aligned}",
+    ),
+)
+FIELD = re.compile(r"\{(\w+)\.(\w+)\}")
+# What the claims table shows of each claim's measured numbers (min–max over units).
+MEASURED = {
+    "C1": ("ratio", "val_acc_at_memorisation"),
+    "C2": ("train_error_barrier", "grad_norm_point2_fraction"),
+    "C3": ("max_train_error", "first_segment_loss_change", "last_segment_loss_change"),
+    "C4": ("polyline_good_val_from_t", "segment_good_val_from_t"),
+    "C5": ("val_error_near_half", "val_error_fraction_of_ends", "grad_norm_near_half"),
+    "C6": ("val_error_spread", "hill_asymmetry"),
+    "S1": ("ratio",),
+    "A1": ("train_error_barrier_raw", "train_error_barrier_aligned"),
+}
+
+
+def render(folder: str | Path) -> str:
+    """The Results block (Markdown) of the run whose small results are in `folder`."""
+    folder = Path(folder)
+    run = read_json(folder / "run.json")
+    claims = read_json(folder / "claims.json")
+    summary = pd.read_csv(folder / "summary.csv")
+    seeds = sorted(int(p.name.removeprefix("seed")) for p in folder.glob("seed*") if p.is_dir())
+    units = {c["claim"]: {name: u["quantities"] for name, u in c["units"].items()} for c in claims}
+    units["points"] = {f"seed{seed}": seed_points(folder / f"seed{seed}") for seed in seeds}
+    fitted = summary[summary["kind"].isin(["polyline", "bezier"])]
+    lines = [
+        f"Measured at commit `{run['commit']}` on {run['machine']}: `{run['command']}`, "
+        f"{_duration(run['wall_time_s'])} of wall time. Fitted curves that connect: {int(fitted['connects'].sum())} "
+        f"of {len(fitted)}. Every number below is rendered from the run's exported results by "
+        "`python -m grokscape.output.report_tables`.",
+        "",
+        _table(
+            ["quantity", "paper", *(f"seed {s}" for s in seeds)],
+            [
+                [label, paper, *(_cell(template, units, f"seed{s}") for s in seeds)]
+                for label, paper, template in SEED_ROWS
+            ],
+        ),
+    ]
+    pairs = [f"seed{a}-seed{b}" for a, b in itertools.pairwise(seeds)]
+    if pairs:
+        rows = [
+            [label, paper, *(_cell(template, units, pair) for pair in pairs)] for label, paper, template in PAIR_ROWS
+        ]
+        lines += ["", _table(["quantity", "paper", *(p.replace("-", " – ") for p in pairs)], rows)]
+    lines += ["", _claims_table(claims)]
+    return "\n".join(lines) + "\n"
+
+
+def seed_points(folder: Path) -> dict:
+    """A seed's points 1 and 2 and its validation accuracy at point 1, from its points.json and history."""
+    points = read_json(folder / "points.json")
+    history = pd.read_csv(folder / "history.csv")
+    at_point_1 = history.loc[history["epoch"] == points["memorized"], "val_acc"]
+    val_acc = float(at_point_1.iloc[0]) if len(at_point_1) else None
+    return {"memorized": points["memorized"], "grokked": points["grokked"], "val_acc_at_memorisation": val_acc}
+
+
+def _claims_table(claims: Sequence[Mapping]) -> str:
+    rows = []
+    for c in claims:
+        asker = "" if c["source"] == "paper" else f" *({c['source']}'s question)*"
+        counts = c["counts"]
+        verdict = f"**{c['verdict']}**" + (f" ({counts['holds']} of {counts['units']})" if c["holds"] else "")
+        measured = "; ".join(
+            f"{name} {_span(values)}"
+            for name in MEASURED.get(c["claim"], ())
+            if (values := [u["quantities"][name] for u in c["units"].values() if _number(u["quantities"].get(name))])
+        )
+        rows.append(
+            [c["claim"], c["statement"] + asker, verdict, measured, _exceptions(c), _nearest(c), c["paper"] or ""]
+        )
+    header = ["claim", "statement", "verdict", "measured (over units)", "where it does not hold", "nearest flip"]
+    return _table([*header, "paper"], rows)
+
+
+def _exceptions(claim: Mapping) -> str:
+    """Each unit that does not hold, and the threshold that alone would make it hold, if one would."""
+    out = []
+    for name, unit in claim["units"].items():
+        if unit["state"] == "holds":
+            continue
+        if unit["state"] in ("undecided", "not grokked"):
+            out.append(f"{name}: {unit['verdict']}" + (f" ({unit['reason'].split(':')[0]})" if unit["reason"] else ""))
+            continue
+        flips = [
+            f"{state_word(claim['words'], 'holds')} at {threshold} {flip[2]} (is {claim['thresholds'][threshold]})"
+            for threshold, stay in unit["ranges"].items()
+            if (flip := nearest_flip(claim["thresholds"][threshold], stay)) is not None and flip[1] == "holds"
+        ]
+        out.append(f"{name}: " + ("; ".join(flips) if flips else "no single threshold makes it hold"))
+    return "; ".join(out) or "—"
+
+
+def _nearest(claim: Mapping) -> str:
+    """The threshold whose flip lies nearest its configured value, relative to that value, over all units."""
+    flips = []
+    for threshold, value in claim["thresholds"].items():
+        found = closest_flip(value, {name: unit["ranges"][threshold] for name, unit in claim["units"].items()})
+        if found is not None:
+            flips.append((abs(found[1] - value) / max(abs(value), 1e-12), threshold, value, *found))
+    if not flips:
+        return "none"
+    _, threshold, value, unit, _, beyond, values = min(flips)
+    return f"{threshold} = {value}: {unit} {state_word(claim['words'], beyond)} at {values}"
+
+
+def _cell(template: str, units: Mapping[str, Mapping[str, Mapping]], unit: str) -> str:
+    """A row's template filled with one unit's quantities ("—" where its claim or quantity is missing)."""
+    return FIELD.sub(lambda match: _n(units.get(match[1], {}).get(unit, {}).get(match[2])), template)
+
+
+def _span(values: Sequence[float]) -> str:
+    low, high = min(values), max(values)
+    return _n(low) if _n(low) == _n(high) else f"{_n(low)}–{_n(high)}"
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _n(value) -> str:
+    """A number as the tables show it: integers whole, others to 3 significant digits; '—' for none."""
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(map(_n, value))
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) >= 1):
+        return str(int(value))
+    return f"{value:.3g}"
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def marked_block(text: str, source: str) -> str:
+    """What a README holds between the results markers (one line each); an error naming `source` without."""
+    lines = text.splitlines(keepends=True)
+    try:
+        begin, end = lines.index(RESULTS_BEGIN + "\n"), lines.index(RESULTS_END + "\n")
+    except ValueError:
+        raise GrokscapeError(f"{source} has no lines {RESULTS_BEGIN} and {RESULTS_END} around its results") from None
+    return "".join(lines[begin + 1 : end])
+
+
+def with_block(text: str, block: str, source: str) -> str:
+    """`text` with the block between its results markers replaced by `block`."""
+    old = marked_block(text, source)
+    head, tail = text.split(RESULTS_BEGIN + "\n" + old + RESULTS_END, 1)
+    return head + RESULTS_BEGIN + "\n" + block + RESULTS_END + tail
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Render the README's Results tables from a run's small results.")
+    parser.add_argument("folder", help="the run's small results (python -m grokscape.output.export_run writes one)")
+    parser.add_argument("--readme", help="write the tables into this file, between its results markers")
+    args = parser.parse_args(argv)
+    try:
+        block = render(args.folder)
+        if args.readme:
+            readme = Path(args.readme)
+            readme.write_text(with_block(readme.read_text(), block, args.readme))
+        else:
+            sys.stdout.write(block)
+    except (GrokscapeError, FileNotFoundError) as error:
+        raise SystemExit(f"grokscape: {error}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""The README's Results are rendered from a committed folder of a run's small results, never typed: a run
+exports into that folder, the renderer makes the tables from it, and the README must hold exactly them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO
+
+from grokscape.errors import GrokscapeError
+from grokscape.output.export_run import export_run
+from grokscape.output.report_tables import RESULTS_BEGIN, RESULTS_END, main, marked_block, render
+
+RUN = {"commit": "abc1234", "machine": "a test machine", "command": "snakemake --cores 2", "wall_time_s": 83.4}
+
+
+def assert_readme_shows(readme: Path, folder: Path) -> None:
+    """The README's results block is exactly what `folder` renders to."""
+    assert marked_block(readme.read_text(), str(readme)) == render(folder), (
+        f"{readme}'s results differ from the rendering of {folder}: "
+        f"python -m grokscape.output.report_tables {folder} --readme {readme}"
+    )
+
+
+def test_the_repository_readme_shows_what_docs_results_renders_to():
+    folder, readme = REPO / "docs/results", REPO / "README.md"
+    if folder.exists():
+        assert_readme_shows(readme, folder)
+    else:  # no committed run yet: then no block may pretend to be one
+        assert RESULTS_BEGIN not in readme.read_text()
+
+
+@pytest.fixture(scope="module")
+def small_results(built_workflow: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny run exported as a README's results folder would be."""
+    folder = tmp_path_factory.mktemp("small") / "results"
+    export_run(built_workflow / "results", folder, RUN)
+    return folder
+
+
+def test_a_run_exports_only_its_small_files(small_results, built_workflow):
+    names = sorted(str(p.relative_to(small_results)) for p in small_results.rglob("*") if p.is_file())
+    assert names == [
+        "claims.json",
+        "claims.md",
+        "configuration.csv",
+        "run.json",
+        "seed0/history.csv",
+        "seed0/points.json",
+        "seed1/history.csv",
+        "seed1/points.json",
+        "summary.csv",
+    ]
+    assert sum(p.stat().st_size for p in small_results.rglob("*") if p.is_file()) < 2_000_000  # no checkpoints
+    history = pd.read_csv(small_results / "seed1/history.csv")
+    with h5py.File(built_workflow / "results/seed1/history.h5") as f:
+        assert set(history.columns) == set(f)
+        np.testing.assert_allclose(history["val_acc"], f["val_acc"][()], rtol=1e-7)
+    assert json.loads((small_results / "run.json").read_text()) == RUN
+    with pytest.raises(GrokscapeError, match="exists and is not empty; pass --replace"):
+        export_run(built_workflow / "results", small_results, RUN)
+
+
+def test_the_tables_show_the_run_s_numbers(small_results):
+    text = render(small_results)
+    points = json.loads((small_results / "seed1/points.json").read_text())
+    claims = {c["claim"]: c for c in json.loads((small_results / "claims.json").read_text())}
+    assert "Measured at commit `abc1234` on a test machine: `snakemake --cores 2`, 1 min 23 s of wall time" in text
+    assert f"| generalisation (point 2), epoch | 2402 | {_epoch(small_results, 0)} | {points['grokked']} |" in text
+    for name, claim in claims.items():
+        assert f"| {name} | {claim['statement']}" in text and f"**{claim['verdict']}**" in text
+    summary = pd.read_csv(small_results / "summary.csv")
+    fitted = summary[summary["kind"].isin(["polyline", "bezier"])]
+    assert f"Fitted curves that connect: {int(fitted['connects'].sum())} of {len(fitted)}" in text
+    assert "| quantity | paper | seed0 – seed1 |" in text  # the pair's table
+
+
+def _epoch(folder: Path, seed: int) -> int:
+    return json.loads((folder / f"seed{seed}/points.json").read_text())["grokked"]
+
+
+def test_a_readme_fails_when_a_number_behind_it_changes(small_results, tmp_path):
+    folder = tmp_path / "results"
+    shutil.copytree(small_results, folder)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# A project\n\n## Results\n\n{RESULTS_BEGIN}\nold\n{RESULTS_END}\n\nMore text.\n")
+    main([str(folder), "--readme", str(readme)])
+    assert_readme_shows(readme, folder)
+    assert readme.read_text().startswith("# A project\n\n## Results\n\n") and readme.read_text().endswith(
+        "More text.\n"
+    )
+    points = json.loads((folder / "seed1/points.json").read_text())
+    (folder / "seed1/points.json").write_text(json.dumps({**points, "grokked": points["grokked"] + 1}))
+    with pytest.raises(AssertionError, match="differ from the rendering"):
+        assert_readme_shows(readme, folder)
+    main([str(folder), "--readme", str(readme)])  # rendered again, it agrees again
+    assert_readme_shows(readme, folder)
+    claims = json.loads((folder / "claims.json").read_text())
+    claims[1]["units"]["seed0"]["quantities"]["train_error_barrier"] += 0.01
+    (folder / "claims.json").write_text(json.dumps(claims))
+    with pytest.raises(AssertionError, match="differ from the rendering"):
+        assert_readme_shows(readme, folder)
+
+
+def test_a_readme_without_the_markers_is_named(small_results, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# No results block\n")
+    with pytest.raises(SystemExit, match=f"README.md has no lines {RESULTS_BEGIN} and {RESULTS_END}"):
+        main([str(small_results), "--readme", str(readme)])
+    assert readme.read_text() == "# No results block\n"
