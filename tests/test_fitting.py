@@ -16,8 +16,8 @@ from grokscape.numerics.training import train_seed
 DATA, SHAPE, SETTINGS, THRESHOLDS = tiny_problem()  # its seeds grok on every CPU (tests/tiny.yaml)
 OBJECTIVE = Objective(4, 1.0, 512)
 CPU = torch.device("cpu")
-# The paper's recipe for polylines with the L2 term off and a resume state every 100 epochs.
-RECIPE = paper(FitSettings, "polyline", l2=0.0, checkpoint_every=100)
+# The paper's recipe for polylines with the L2 term off, a resume state every 100 epochs and one round.
+RECIPE = paper(FitSettings, "polyline", l2=0.0, checkpoint_every=100, max_rounds=1)
 
 
 def _endpoints():
@@ -99,6 +99,8 @@ def test_the_recipe_is_its_sections_and_l2_auto_follows_the_training_optimizer()
         schedule="garipov",
         l2=0.001,  # auto: the paper trains with SGD, whose weight decay is a loss term
         t_per_batch=1,
+        max_rounds=3,
+        connect_error=0.01,  # claims.zero_error: the claims' definition of a connecting curve
     )
     config["train"]["optimizer"] = "adamw"
     assert FitSettings.from_config(config, "polyline").l2 == 0.0
