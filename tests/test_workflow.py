@@ -174,6 +174,8 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("planes", "margin", 0.5): PLANES | CONFIG_TABLE,
     ("paths", "per_job", 20): CURVE_RULES | CONFIG_TABLE,  # every curve refitted in its batch
     ("train", "init_scale", 2.0): AFTER_TRAINING | CONFIG_TABLE,
+    ("train", "init", "nanda"): AFTER_TRAINING | CONFIG_TABLE,
+    ("train", "sampling", "replacement"): AFTER_TRAINING | CONFIG_TABLE,
     ("task", "train_fraction", 0.6): AFTER_TRAINING | {"dataset"} | CONFIG_TABLE,
     ("model", "n_heads", 2): AFTER_TRAINING | CONFIG_TABLE,
     ("train", "weight_decay", 0.5): AFTER_TRAINING | CONFIG_TABLE,
