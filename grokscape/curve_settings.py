@@ -11,7 +11,13 @@ from grokscape.numerics.landscape import Objective
 
 def objective(config: Mapping) -> Objective:
     train = config["train"]
-    return Objective(config["model"]["n_heads"], train["weight_decay"], train["batch_size"])
+    return Objective(config["model"]["n_heads"], train["weight_decay"], train["batch_size"], l2_in_loss(train))
+
+
+def l2_in_loss(train: Mapping) -> bool:
+    """Whether the training's weight decay is a term of its loss: SGD's is (coupled: its gradient is added
+    to the loss gradient), AdamW's is not (decoupled: the weights shrink apart from the gradient step)."""
+    return train["optimizer"] == "sgd"
 
 
 def n_controls(config: Mapping, kind: str) -> int:

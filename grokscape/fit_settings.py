@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from grokscape.curve_settings import l2_in_loss
 from grokscape.numerics.fitting import FitSettings
 
 FIT_KINDS = ("polyline", "bezier")
@@ -34,4 +35,4 @@ def fit_l2(config: Mapping, kind: str) -> float:
     if l2 != "auto":
         return float(l2)
     train = config["train"]
-    return float(train["weight_decay"]) if train["optimizer"] == "sgd" else 0.0
+    return float(train["weight_decay"]) if l2_in_loss(train) else 0.0

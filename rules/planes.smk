@@ -1,12 +1,12 @@
 # The plane through a fitted curve's three control points (Garipov et al. 2018, figures 1-2).
 
 
-# What shapes a plane: its grid, the objective (model, weight decay, batches) and the device; the curve
+# What shapes a plane: its grid, the objective (model, optimizer and weight decay, batches) and the device; the curve
 # itself arrives as the input path file, so a refitted curve reruns its plane.
 PLANE_SETTINGS = canonical(
     {
         **settings("model", "device", "planes"),
-        "train": {k: SHAPING["train"][k] for k in ("weight_decay", "batch_size")},
+        "train": {k: SHAPING["train"][k] for k in ("optimizer", "weight_decay", "batch_size")},
     }
 )
 

@@ -45,6 +45,31 @@ def test_history_points_and_checkpoints_agree(built_workflow):
         assert norm == pytest.approx(history["weight_norm"][grok], rel=1e-5)
 
 
+def test_an_adamw_runs_path_loss_is_the_cross_entropy_with_l2_reported_apart(built_workflow):
+    """The tiny run trains with AdamW, whose decay is decoupled: no L2 term in its objective."""
+    with h5py.File(built_workflow / "results/paths/segment/seed0-mem__seed0-grok.h5") as f:
+        assert not f.attrs["l2_in_loss"]
+        for split in ("train", "val"):
+            np.testing.assert_array_equal(f[f"{split}_loss"][()], f[f"{split}_ce"][()])
+        assert np.all(f["l2"][()] > 1.0)  # (1.0/2)·‖w‖², reported as a column of its own
+    with h5py.File(built_workflow / "results/planes/polyline/seed0-mem__seed0-grok.h5") as f:
+        assert not f.attrs["l2_in_loss"]
+        np.testing.assert_array_equal(f["train_loss"][()], f["train_ce"][()])
+
+
+def test_an_sgd_runs_path_loss_adds_the_l2_term_of_its_coupled_decay(tmp_path):
+    train = {"optimizer": "sgd", "lr": 0.1, "weight_decay": 0.01, "max_epochs": 20, "snapshot_every": 10, "seeds": [0]}
+    workdir = new_workdir(tmp_path, {"train": train, "paths": {"n_points": 5, "sharpness_points": 0}})
+    target = "results/paths/segment/seed0-e0__seed0-e20.h5"
+    snakemake(workdir, target)
+    with h5py.File(workdir / target) as f:
+        assert f.attrs["l2_in_loss"]
+        l2 = f["l2"][()]
+        assert np.all(l2 > 1.0)  # (0.01/2)·‖w‖²: large enough to tell the two objectives apart
+        for split in ("train", "val"):
+            np.testing.assert_allclose(f[f"{split}_loss"][()], f[f"{split}_ce"][()] + l2, rtol=1e-12)
+
+
 def test_path_tables_follow_the_documented_layout(built_workflow):
     paths = built_workflow / "results" / "paths"
     points = json.loads((built_workflow / "results/seed0/points.json").read_text())

@@ -20,17 +20,35 @@ from grokscape.numerics.data import Dataset
 from grokscape.numerics.model import Params, TokenTables, forward_from_tables, squared_norm, token_tables
 
 # Losses are stored in parts as well as summed: cross-entropy (`*_ce`), the L2 term `l2` =
-# (weight_decay/2)·‖w‖², and `*_loss` = cross-entropy + l2, the objective the paper plots.
+# (weight_decay/2)·‖w‖², and `*_loss`, the training objective: cross-entropy + l2 where the decay is a
+# loss term (SGD, the paper's), the cross-entropy alone where it is decoupled (AdamW; `Objective`).
 METRICS = ("train_loss", "train_error", "val_loss", "val_error", "grad_norm", "train_ce", "val_ce", "l2")
 
 
 @dataclass(frozen=True)
 class Objective:
-    """The training objective: cross-entropy + (weight_decay/2)·‖w‖², minibatches of `batch_size`."""
+    """The objective the training minimised, whose loss, gradient norm and Hessian paths measure:
+    cross-entropy on minibatches of `batch_size`, plus (weight_decay/2)·‖w‖² when `l2_in_loss`.
+
+    SGD's weight decay adds weight_decay·w to the gradient, which is the gradient of that L2 term: the
+    term is part of what SGD descends (the paper's objective). AdamW decays the weights apart from the
+    gradient (decoupled): no loss has that term, so its objective is the cross-entropy alone. The term
+    itself, (weight_decay/2)·‖w‖², is reported either way (`l2`).
+    """
 
     n_heads: int
     weight_decay: float
     batch_size: int
+    l2_in_loss: bool = True
+
+    @property
+    def l2_coefficient(self) -> float:
+        """c of the objective's (c/2)·‖w‖² term: the weight decay when it is a loss term, else 0."""
+        return self.weight_decay if self.l2_in_loss else 0.0
+
+    def loss(self, cross_entropy: torch.Tensor, l2: torch.Tensor) -> torch.Tensor:
+        """The objective from its parts: cross-entropy, plus the L2 term `l2` when it is in the loss."""
+        return cross_entropy + l2 if self.l2_in_loss else cross_entropy
 
 
 def path_metrics(
@@ -62,9 +80,9 @@ def paths_metrics(
 def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> dict[str, torch.Tensor]:
     weights = {k: v.detach().requires_grad_() for k, v in weights.items()}
     n_t = weights["b_in"].shape[0]
-    decay = objective.weight_decay
+    decay = objective.l2_coefficient
     with torch.no_grad():
-        l2 = (decay / 2 * squared_norm(weights)).double().cpu()
+        l2 = (objective.weight_decay / 2 * squared_norm(weights)).double().cpu()
     # One set of token tables serves every minibatch: built once, backpropagated through per minibatch.
     tables = token_tables(weights, objective.n_heads)
 
@@ -76,7 +94,7 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
         grads = torch.autograd.grad(ce.mean(-1).sum(), list(weights.values()), retain_graph=True)
         with torch.no_grad():  # the L2 term's gradient is decay·w: added here, not through autograd
             squares = sum(
-                torch.linalg.vector_norm(g.add_(w, alpha=decay).flatten(1), dim=-1).square()
+                torch.linalg.vector_norm((g.add_(w, alpha=decay) if decay else g).flatten(1), dim=-1).square()
                 for g, w in zip(grads, weights.values(), strict=True)
             )
         grad_norm_sum += squares.sqrt().double().cpu()
@@ -88,9 +106,9 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
     n_train, n_val = dataset.train_index.numel(), dataset.val_index.numel()
     train_ce, val_ce = train_sums[0] / n_train, val_sums[0] / n_val
     return {
-        "train_loss": train_ce + l2,
+        "train_loss": objective.loss(train_ce, l2),
         "train_error": 1 - train_sums[1] / n_train,
-        "val_loss": val_ce + l2,
+        "val_loss": objective.loss(val_ce, l2),
         "val_error": 1 - val_sums[1] / n_val,
         "grad_norm": grad_norm_sum / len(batches),
         "train_ce": train_ce,
@@ -100,8 +118,8 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
 
 
 def forward_metrics(weights: Params, dataset: Dataset, objective: Objective) -> dict[str, torch.Tensor]:
-    """Loss (in parts) and error on both sets at a batch of weights (leading dimension T), forward only:
-    no gradient norm, so many points (a plane's grid) cost a fraction of `path_metrics`. Shapes (T,)."""
+    """Loss (the objective, and in parts) and error on both sets at a batch of weights (leading dimension T),
+    forward only: no gradient norm, so many points (a plane's grid) cost a fraction of `path_metrics`. Shapes (T,)."""
     with torch.no_grad():
         l2 = (objective.weight_decay / 2 * squared_norm(weights)).double().cpu()
         tables = token_tables(weights, objective.n_heads)
@@ -113,7 +131,7 @@ def forward_metrics(weights: Params, dataset: Dataset, objective: Objective) -> 
     for split, (ce_sum, correct) in sums.items():
         n = dataset.train_index.numel() if split == "train" else dataset.val_index.numel()
         out[f"{split}_ce"] = ce_sum / n
-        out[f"{split}_loss"] = ce_sum / n + l2
+        out[f"{split}_loss"] = objective.loss(ce_sum / n, l2)
         out[f"{split}_error"] = 1 - correct / n
     return out
 

@@ -15,7 +15,16 @@ import numpy as np
 from grokscape.numerics.data import Dataset
 from grokscape.storage import atomic_write
 
-PANELS = (("loss", "loss (CE + L2)"), ("error", "error (1 − accuracy)"), ("grad_norm", "mean stochastic grad norm"))
+
+def loss_label(attrs: Mapping) -> str:
+    """The name of a table's `*_loss` columns, from its `l2_in_loss` attribute: the training objective is
+    cross-entropy + (weight_decay/2)·‖w‖² under SGD's coupled decay, the cross-entropy alone under AdamW's."""
+    return "loss (CE + L2)" if attrs["l2_in_loss"] else "loss (CE; decoupled decay, no L2 term)"
+
+
+def panels(attrs: Mapping) -> tuple[tuple[str, str], ...]:
+    """(column stem, axis label) of the three panels of a path: loss, error, gradient norm."""
+    return (("loss", loss_label(attrs)), ("error", "error (1 − accuracy)"), ("grad_norm", "mean stochastic grad norm"))
 
 
 @dataclass(frozen=True)
@@ -103,10 +112,10 @@ def _panel_values(columns: Mapping[str, np.ndarray], panel: str, split: str) -> 
     return columns[f"{split}_{panel}"] if panel != "grad_norm" else columns["grad_norm"]
 
 
-def path_panels(axes: Sequence[plt.Axes], columns: Mapping[str, np.ndarray], style: Style) -> None:
-    """Loss (cross-entropy + L2, and cross-entropy alone dashed), error and gradient norm vs t."""
+def path_panels(axes: Sequence[plt.Axes], columns: Mapping[str, np.ndarray], attrs: Mapping, style: Style) -> None:
+    """Loss (the objective; where it holds the L2 term, cross-entropy alone dashed), error and gradient norm vs t."""
     t = columns["t"]
-    for ax, (panel, ylabel) in zip(axes, PANELS, strict=True):
+    for ax, (panel, ylabel) in zip(axes, panels(attrs), strict=True):
         splits = ("train",) if panel == "grad_norm" else ("train", "val")
         for split in splits:
             color = style.train_color if split == "train" else style.val_color
@@ -114,7 +123,7 @@ def path_panels(axes: Sequence[plt.Axes], columns: Mapping[str, np.ndarray], sty
             if panel == "grad_norm":
                 name = "train minibatches"
             ax.plot(t, _panel_values(columns, panel, split), color=color, lw=1.8, label=name)
-            if panel == "loss":
+            if panel == "loss" and attrs["l2_in_loss"]:
                 ax.plot(t, columns[f"{split}_ce"], color=color, lw=1, ls="--", label=f"{name} cross-entropy only")
         ax.set(xlabel="t", ylabel=ylabel)
     axes[0].set_yscale("log")
@@ -134,7 +143,7 @@ def path_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path:
     n_panels = 4 if curvature else 3
     fig, axes = plt.subplots(len(paths), n_panels, figsize=(4.7 * n_panels, 3.6 * len(paths)), squeeze=False)
     for row, (columns, attrs) in zip(axes, paths, strict=True):
-        path_panels(row[:3], columns, style)
+        path_panels(row[:3], columns, attrs, style)
         if curvature and "sharpness_t" in columns:
             sharpness_panel(row[3], columns["sharpness_t"], columns)
             row[3].set_xlabel("t")
@@ -221,12 +230,12 @@ def figure4(columns: Mapping[str, np.ndarray], attrs: Mapping, path: str, style:
     n_segments = len(nodes) - 1
     for row, segment in enumerate((0, n_segments - 1)):
         axes = [fig.add_subplot(grid[row, i]) for i in range(3)]
-        path_panels(axes, {k: v[segment] for k, v in columns.items() if k != "node_epochs"}, style)
+        path_panels(axes, {k: v[segment] for k, v in columns.items() if k != "node_epochs"}, attrs, style)
         axes[0].set_title(f"segment {segment + 1}/{n_segments}: epoch {nodes[segment]} → {nodes[segment + 1]}")
         axes[1].legend(fontsize=7)
     position = (columns["t"] + np.arange(n_segments)[:, None]).reshape(-1)
     strips = [fig.add_subplot(grid[2, i]) for i in range(3)]
-    for ax, (panel, ylabel) in zip(strips, PANELS, strict=True):
+    for ax, (panel, ylabel) in zip(strips, panels(attrs), strict=True):
         for split in ("train",) if panel == "grad_norm" else ("train", "val"):
             color = style.train_color if split == "train" else style.val_color
             ax.plot(position, _panel_values(columns, panel, split).reshape(-1), color=color, lw=1)
@@ -250,7 +259,8 @@ def alignment_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], 
         label = f"{pair}, {'aligned' if aligned else 'raw'}"
         for ax, metric in zip(axes, ("train_error", "val_error", "train_loss"), strict=True):
             ax.plot(columns["t"], columns[metric], color=color, ls="-" if aligned else "--", lw=1.6, label=label)
-    for ax, ylabel in zip(axes, ("train error", "validation error", "train loss (CE + L2)"), strict=True):
+    labels = ("train error", "validation error", f"train {loss_label(paths[0][1])}")
+    for ax, ylabel in zip(axes, labels, strict=True):
         ax.set(xlabel="t", ylabel=ylabel)
     axes[2].set_yscale("log")
     fig.suptitle("segments between two seeds: raw (dashed) and after aligning the second to the first (solid)")
