@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from grokscape.numerics.model import ModelShape
 from grokscape.numerics.training import TrainSettings
-from grokscape.planning.points import Thresholds
+from grokscape.planning.points import THRESHOLD_KEYS, Thresholds
 
 
 def model_shape(config: Mapping) -> ModelShape:
@@ -23,4 +23,4 @@ def train_settings(config: Mapping) -> TrainSettings:
 
 
 def thresholds(config: Mapping) -> Thresholds:
-    return Thresholds(**config["points"])
+    return Thresholds(**{key: config["points"][key] for key in THRESHOLD_KEYS})

@@ -109,7 +109,8 @@ def settings(*sections, leave_out=()):
 def training_settings():
     """Everything that shapes one seed's training run (not the list of seeds, nor the grouping, which
     the training rules take as their own params)."""
-    return settings("task", "model", "points", "device", "train", leave_out=("train.seeds", "train.seeds_per_job"))
+    leave_out = ("train.seeds", "train.seeds_per_job", "points.collapse_margin")  # the margin reads the history
+    return settings("task", "model", "points", "device", "train", leave_out=leave_out)
 
 
 def path_settings(kind=None):
@@ -266,7 +267,8 @@ def chain_inputs(wildcards):
 
 def claims_inputs(wildcards):
     """The tables that decide claims C1-C6 (see claim_paths); C5 and C6 need a second seed."""
-    return {"points": expand("results/seed{seed}/points.json", seed=SEEDS), **dict(claim_paths())}
+    seeds = {name: expand(f"results/seed{{seed}}/{name}.json", seed=SEEDS) for name in ("points", "collapses")}
+    return {**seeds, **dict(claim_paths())}
 
 
 CURVE_KINDS = ("segment", "polyline", "bezier")

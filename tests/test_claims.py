@@ -56,11 +56,29 @@ QUIET_CHAIN = {  # two segments: the first changes loss and gradient norm a lot,
 }
 
 
+CALM = {"level": 0.95, "collapses": []}  # collapses.json of a run whose train accuracy never dipped
+
+
 def test_c3_chain_with_zero_train_error_and_a_quiet_last_segment():
     chain, first = QUIET_CHAIN, FIRST
-    assert C.c3_chain(chain, TH)["holds"]
-    assert not C.c3_chain({**chain, "train_error": np.full((2, 21), 0.2)}, TH)["holds"]
-    assert not C.c3_chain({**chain, "train_loss": np.stack([first, first])}, TH)["holds"]
+    assert C.c3_chain(chain, CALM, TH)["holds"]
+    assert not C.c3_chain({**chain, "train_error": np.full((2, 21), 0.2)}, CALM, TH)["holds"]
+    assert not C.c3_chain({**chain, "train_loss": np.stack([first, first])}, CALM, TH)["holds"]
+
+
+def test_c3_fails_when_the_trajectory_collapses_between_snapshots_of_a_clean_chain():
+    """The chain 300 → 400 → 2400 is clean, but train accuracy fell to 0.5 at epoch 1,234, between two
+    snapshots: the run did not drift along the zero-loss manifold, whatever the snapshots show."""
+    dipped = {"level": 0.95, "collapses": [{"epoch": 1234, "train_acc": 0.5}]}
+    claim = C.c3_chain(QUIET_CHAIN, dipped, TH)
+    assert claim["verdict"] == "does not hold"
+    q = claim["quantities"]
+    assert q["chain_keeps_zero_error"] is True and q["trajectory_keeps_zero_error"] is False
+    assert q["collapses_between_points"] == 1 and q["lowest_collapse_between_points"] == 0.5
+    after_point_2 = {"level": 0.95, "collapses": [{"epoch": 2500, "train_acc": 0.5}]}
+    assert C.c3_chain(QUIET_CHAIN, after_point_2, TH)["holds"]  # outside the chain's span: not C3's business
+    text = C.claims_markdown([C.decide(C.CLAIMS["C3"], {"seed0": claim}, TH)])
+    assert "chain_keeps_zero_error = True" in text and "trajectory_keeps_zero_error = False" in text
 
 
 def test_c4_polyline_generalises_earlier_than_the_segment():
@@ -109,7 +127,7 @@ def test_c6_flat_path_with_two_symmetric_gradient_hills():
 def _seed(barrier_height: float) -> C.SeedTables:
     segment = path(bump(0.35, 0.4) * (T > 0.02) * (T < 0.98), 1 - T, 0.75 * (1 - T) + 0.01)
     polyline = path(bump(0.5, barrier_height), np.clip(1.6 - 2.2 * T, 0, 1), np.ones_like(T))
-    return C.SeedTables(segment, QUIET_CHAIN, polyline)
+    return C.SeedTables(segment, QUIET_CHAIN, polyline, CALM)
 
 
 def test_claims_over_seeds_count_verdicts_and_give_the_spread():

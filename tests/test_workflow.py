@@ -45,6 +45,21 @@ def test_history_points_and_checkpoints_agree(built_workflow):
         assert norm == pytest.approx(history["weight_norm"][grok], rel=1e-5)
 
 
+def test_collapses_are_read_from_the_history_after_point_1(built_workflow):
+    for seed in (0, 1):
+        run = built_workflow / "results" / f"seed{seed}"
+        record = json.loads((run / "collapses.json").read_text())
+        memorized = json.loads((run / "points.json").read_text())["memorized"]
+        with h5py.File(run / "history.h5") as h:
+            train_acc = h["train_acc"][()]
+        assert record["memorized"] == memorized and record["level"] == pytest.approx(0.95)
+        assert record["deepest_collapse"] == pytest.approx(train_acc[memorized + 1 :].min())
+        below = np.flatnonzero(train_acc[memorized + 1 :] < record["level"]) + memorized + 1
+        assert [d["epoch"] for d in record["collapses"]] == sorted(d["epoch"] for d in record["collapses"])
+        assert {d["epoch"] for d in record["collapses"]} <= set(below.tolist())
+        assert len(record["collapses"]) == (len(below) > 0) + int(np.sum(np.diff(below) > 1))  # one per dip
+
+
 def test_an_adamw_runs_path_loss_is_the_cross_entropy_with_l2_reported_apart(built_workflow):
     """The tiny run trains with AdamW, whose decay is decoupled: no L2 term in its objective."""
     with h5py.File(built_workflow / "results/paths/segment/seed0-mem__seed0-grok.h5") as f:
@@ -160,7 +175,8 @@ CURVE_RULES = PLANES | {
 }  # not chains
 FITTED_RULES = CURVE_RULES - {"fig8"}  # polylines and Bézier curves only: figure 8 draws segments
 SHARPNESS = {"sharpness", "sharpness_figure", "all"}  # through training, results/seed{S}/sharpness.h5
-AFTER_TRAINING = PATH_RULES | FIGURES | SHARPNESS | {"train", "seed_run", "align"}
+AFTER_TRAINING = PATH_RULES | FIGURES | SHARPNESS | {"train", "seed_run", "align", "collapses"}
+COLLAPSES = {"collapses", "fig1", "fig3", "claims", "results_table", "all"}  # what reads results/seed{S}/collapses.json
 ALIGNED = {
     "align",
     "curves",
@@ -208,6 +224,7 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("train", "epochs_after_grok", 30): AFTER_TRAINING | CONFIG_TABLE,
     ("train", "seeds_per_job", 2): AFTER_TRAINING | CONFIG_TABLE,  # both seeds in one job: retrained
     ("points", "train_acc", 0.99): AFTER_TRAINING | CONFIG_TABLE,
+    ("points", "collapse_margin", 0.2): COLLAPSES | CONFIG_TABLE,  # read from the history: no retraining
     ("polyline", "seed", 1): FITTED_RULES | CONFIG_TABLE,
     ("bezier", "degree", 3): {"curves", "curve", "path_summary", "results_table", "fits", "all"} | CONFIG_TABLE,
     ("sharpness", "seed", 1): CURVE_RULES | SHARPNESS | CONFIG_TABLE,
@@ -355,6 +372,7 @@ CODE_EDITS = {  # (library module or script under workflow_scripts/, edit): rule
     ("file_member.py", "code"): AFTER_TRAINING,  # re-filed from the group folders, which are temporary: recomputed
     ("grokscape/output/plotting.py", "code"): FIGURES,
     ("plot_fig1.py", "code"): {"fig1", "all"},
+    ("find_collapses.py", "code"): COLLAPSES,
     ("grokscape/output/claims.py", "code"): {"claims", "results_table", "all"},
     ("grokscape/output/pathfiles.py", "code"): PATH_RULES,
     ("grokscape/numerics/data.py", "code"): AFTER_TRAINING | {"dataset"},

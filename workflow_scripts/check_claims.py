@@ -9,15 +9,18 @@ from grokscape.storage import atomic_write, read_json, write_json
 
 with job(snakemake) as log:
     inputs, output = snakemake.input, snakemake.output
-    points = {int(p.split("seed")[-1].split("/")[0]): read_json(p) for p in inputs.points}
+    points, collapses = (
+        {int(p.split("seed")[-1].split("/")[0]): read_json(p) for p in files}
+        for files in (inputs.points, inputs.collapses)
+    )
     tables: dict[str, dict] = {}  # input names are "{role}__{seed}" or "{role}__{seed}__{next seed}"
     for name, path in inputs.items():
-        if name != "points":
+        if name not in ("points", "collapses"):
             role, *seeds = name.split("__")
             columns, attrs = read_path(path)  # plus the endpoint distances and alignment records (A1)
             scalars = {k: attrs[k] for k in ("distance", "distance_unaligned", "alignments") if k in attrs}
             tables.setdefault("__".join(seeds), {})[role] = {**columns, **scalars}
-    per_seed = {int(k): SeedTables(**v) for k, v in tables.items() if "__" not in k}
+    per_seed = {int(k): SeedTables(**v, collapses=collapses[int(k)]) for k, v in tables.items() if "__" not in k}
     pairs = {tuple(map(int, k.split("__"))): PairTables(**v) for k, v in tables.items() if "__" in k}
     claims = evaluate_claims(points, per_seed, pairs, ClaimThresholds(**snakemake.params.settings["claims"]))
     write_json(output.json, claims)

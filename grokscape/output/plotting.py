@@ -51,14 +51,38 @@ def _accuracy_axes(ax: plt.Axes, history: Mapping[str, np.ndarray], style: Style
     ax.set_ylim(-0.02, 1.02)
 
 
-def figure1(histories: Mapping[int, Mapping[str, np.ndarray]], dataset: Dataset, path: str, style: Style) -> None:
-    """Left: accuracy vs epoch for every seed. Right: the operation table, train vs validation cells."""
+def mark_collapses(ax: plt.Axes, record: Mapping, label: str, marker: str = "v") -> None:
+    """The collapses of one seed (its collapses.json): a marker at each dip's deepest epoch, and the level."""
+    ax.axhline(record["level"], color="k", lw=0.6, ls=":")
+    dips = record["collapses"]
+    epochs = [max(dip["epoch"], 1) for dip in dips]
+    ax.plot(epochs, [dip["train_acc"] for dip in dips], marker, color="k", mfc="none", ms=6, ls="none", label=label)
+
+
+def collapse_label(record: Mapping) -> str:
+    """How many dips below the level, and the lowest train accuracy after point 1."""
+    deepest = record["deepest_collapse"]
+    lowest = "" if deepest is None else f", lowest {deepest:.3g}"
+    return f"{len(record['collapses'])} collapses below {record['level']:.3g}{lowest}"
+
+
+def figure1(
+    histories: Mapping[int, Mapping[str, np.ndarray]],
+    collapses: Mapping[int, Mapping],
+    dataset: Dataset,
+    path: str,
+    style: Style,
+) -> None:
+    """Left: accuracy vs epoch for every seed, with the collapses after point 1 (train accuracy dipping below
+    the level of `points.collapse_margin`) marked. Right: the operation table, train vs validation cells."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for index, (seed, history) in enumerate(sorted(histories.items())):
         epochs = np.maximum(history["epoch"], 1)
         dash = ("-", "--", ":", "-.")[index % 4]
         left.plot(epochs, history["train_acc"], dash, color=style.train_color, label=f"train, seed {seed}")
         left.plot(epochs, history["val_acc"], dash, color=style.val_color, label=f"validation, seed {seed}")
+        marker = ("v", "^", "s", "D")[index % 4]
+        mark_collapses(left, collapses[seed], f"seed {seed}: {collapse_label(collapses[seed])}", marker)
     left.set_xscale("log")
     left.set(xlabel="epoch", ylabel="accuracy", ylim=(-0.02, 1.02), title="accuracy")
     left.legend(fontsize=8)
@@ -74,11 +98,13 @@ def figure1(histories: Mapping[int, Mapping[str, np.ndarray]], dataset: Dataset,
 def figure3(
     histories: Mapping[int, Mapping[str, np.ndarray]],
     points: Mapping[int, Mapping],
+    collapses: Mapping[int, Mapping],
     snapshots: Mapping[int, Sequence[int]],
     path: str,
     style: Style,
 ) -> None:
-    """Accuracy vs epoch with the saved snapshots as red circles and points 1 and 2 marked, per seed."""
+    """Accuracy vs epoch with the saved snapshots as red circles, points 1 and 2 and the collapses (black
+    triangles) marked, per seed: what the chain through the snapshots sees, and what happens between them."""
     seeds = sorted(histories)
     fig, axes = plt.subplots(1, len(seeds), figsize=(5.5 * len(seeds), 4), squeeze=False)
     for ax, seed in zip(axes[0], seeds, strict=True):
@@ -103,7 +129,8 @@ def figure3(
                     fontsize=8,
                     transform=ax.get_xaxis_transform(),
                 )
-        ax.set_title(f"seed {seed}: snapshots (red circles)")
+        mark_collapses(ax, collapses[seed], collapse_label(collapses[seed]))
+        ax.set_title(f"seed {seed}: snapshots (red circles), collapses (triangles)")
         ax.legend(fontsize=8, loc="lower right")
     save(fig, path, style)
 

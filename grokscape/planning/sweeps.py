@@ -17,6 +17,7 @@ import jsonschema
 
 from grokscape.errors import ConfigError
 from grokscape.planning.configuration import describe_error, inert_keys, without_keys
+from grokscape.planning.points import THRESHOLD_KEYS
 
 SWEEPS = ("train_fraction", "weight_decay", "init_scale", "weight_norm", "interventions")
 RUN_SECTIONS = ("task", "model", "train", "points", "device")
@@ -57,7 +58,7 @@ def base_settings(config: Mapping) -> dict:
         "task": {**config["task"], **sweeps["base"].get("task", {})},
         "model": {**config["model"], **sweeps["base"].get("model", {})},
         "train": {**train, **sweeps["base"].get("train", {}), "max_epochs": sweeps["max_epochs"]},
-        "points": dict(config["points"]),
+        "points": {key: config["points"][key] for key in THRESHOLD_KEYS},
         "device": config["device"],
     }
     return base
