@@ -513,6 +513,14 @@ def test_readme_results_table_is_read_from_the_run(built_workflow):
     assert f"| chain | seed0-mem | seed0-grok | {chain['start_epoch']} | {chain['end_epoch']} |" in table
     for claim in json.loads((built_workflow / "results/claims.json").read_text()):
         assert f"| {claim['claim']} | {claim['verdict']} |" in table
+    for seed in (0, 1):  # the segment 1→2's barrier peak in both orientations, ours and the paper's
+        segment = summary[(summary["kind"] == "segment") & (summary["start"] == f"seed{seed}-mem")]
+        segment = segment[segment["end"] == f"seed{seed}-grok"].iloc[0]
+        peak = segment["train_error_peak_at"]
+        assert (
+            f"| seed{seed}-mem → seed{seed}-grok | {segment['train_error_barrier']:.4g} | {peak:.4g} | {1 - peak:.4g} |"
+            in table
+        )
 
 
 @pytest.mark.parametrize(("seeds", "threads"), [([0], 2), ([0, 1], 1), ([0, 1, 2], 1)])

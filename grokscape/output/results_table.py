@@ -31,9 +31,33 @@ def results_markdown(points: Mapping[int, Mapping], summary: pd.DataFrame, claim
             _table(seeds),
             "## Paths (results/paths/summary.csv)\n",
             _table(summary[columns]),
+            "## Segment 1→2: where its train-error barrier peaks, in both orientations\n",
+            "Here t = 0 is point 1; the paper's definition of the segment puts point 2 at t = 0, so its t is 1 − t.\n",
+            _table(barrier_peaks(summary)),
             "## Claims (results/claims.md)\n",
             _table(verdicts),
         ]
+    )
+
+
+def barrier_peaks(summary: pd.DataFrame) -> pd.DataFrame:
+    """Each seed's segment point 1 → point 2: the train-error barrier and the t of its peak, ours (t = 0 at
+    point 1) and in the paper's orientation (its definition 2, φ(t) = t·w₁ + (1 − t)·w₂, has w₂ at t = 0)."""
+    start_seed, end_seed = (summary[end].str.extract(r"^seed(\d+)-(mem|grok)$") for end in ("start", "end"))
+    rows = summary[
+        (summary["kind"] == "segment")
+        & (start_seed[1] == "mem")
+        & (end_seed[1] == "grok")
+        & (start_seed[0] == end_seed[0])
+    ]
+    peak = rows["train_error_peak_at"]
+    return pd.DataFrame(
+        {
+            "segment": rows["start"] + " → " + rows["end"],
+            "train_error_barrier": rows["train_error_barrier"],
+            "peak t (t = 0 at point 1)": peak,
+            "peak t in the paper's orientation (1 − t)": 1 - peak,
+        }
     )
 
 
