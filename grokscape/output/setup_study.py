@@ -29,7 +29,7 @@ import pandas as pd
 import yaml
 
 from grokscape.planning.configuration import load_schema
-from grokscape.planning.points import Thresholds, collapse_record, points_record
+from grokscape.planning.points import THRESHOLD_KEYS, Thresholds, collapse_record, points_record
 from grokscape.storage import atomic_write, read_attrs, read_json, read_table, write_json
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,8 +41,18 @@ BEGIN, END = "<!-- setup_study table: written by python -m grokscape.output.setu
 HISTORY = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "weight_norm")
 # Training settings that shape the trajectory; a run's variant names those that differ from the schema's
 # defaults (max_epochs only caps a run, and the seeds are the table's rows).
-VARIED = ("optimizer", "lr", "weight_decay", "momentum", "batch_size", "grad_clip", "init_scale", "weight_norm")
-VARIED += ("init", "sampling")
+VARIED = (
+    "optimizer",
+    "lr",
+    "weight_decay",
+    "momentum",
+    "batch_size",
+    "grad_clip",
+    "init_scale",
+    "weight_norm",
+    "init",
+    "sampling",
+)
 
 
 def machine() -> dict[str, Any]:
@@ -74,7 +84,7 @@ def collect(
         else:
             history, meta = _resume_history(results, seed)
             settings = _configured(train_override or {})
-            thresholds = Thresholds(**{k: settings["points"][k] for k in ("train_acc", "val_acc")})
+            thresholds = Thresholds(**{k: settings["points"][k] for k in THRESHOLD_KEYS})
             points = points_record(history["epoch"], history["train_acc"], history["val_acc"], thresholds)
             points["diverged"], finished = meta.get("diverged"), False
         out.mkdir(parents=True, exist_ok=True)
