@@ -249,7 +249,7 @@ def test_profile_requests_gpus_for_training_and_curves(tmp_path):
         if rule and line:
             items = dict(item.split("=", 1) for item in line[1].split(", "))
             resources.setdefault(rule[1], []).append(items)
-    planned = ["curve", "curves", "dataset", "fig1", "path_figure", "seed_run", "train"]
+    planned = ["collapses", "curve", "curves", "dataset", "fig1", "path_figure", "seed_run", "train"]
     assert sorted(resources) == planned, output[-3000:]
     assert len(resources["train"]) == len(seeds())  # the tiny run's device is the CPU: one seed a job
     for rule, jobs in resources.items():
