@@ -24,12 +24,13 @@ import pandas as pd
 from grokscape.numerics.landscape import summary_row
 from grokscape.output.claims import first_t_below
 from grokscape.output.pathfiles import read_path
-from grokscape.output.setup_study import REPO, machine
+from grokscape.output.setup_study import REPO, machine, markdown_table, write_block
 from grokscape.planning.configuration import load_schema
 from grokscape.storage import atomic_write, read_json, write_json
 
 FOLDER = REPO / "docs" / "results" / "fit_recipes"
 TABLE = REPO / "docs" / "results" / "fit_recipes.csv"
+PAGE = REPO / "docs" / "results" / "fit_recipes.md"
 COLUMNS = ("t", "train_error", "val_error", "train_loss", "val_loss", "train_ce", "val_ce", "grad_norm")
 FIT = ("optimizer", "lr", "momentum", "schedule", "epochs", "l2")
 
@@ -89,6 +90,14 @@ def table(folder: Path = FOLDER) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def markdown(frame: pd.DataFrame) -> str:
+    """The comparison as the page shows it: one row per fit recipe and seed."""
+    columns = ["run", "seed", "fit_momentum", "fit_schedule", "epochs_1_to_2", "polyline_max_train_error"]
+    columns += ["polyline_good_val_from_t", "segment_good_val_from_t", "segment_train_error_barrier"]
+    columns += ["segment_barrier_peak_t", "segment_barrier_peak_t_paper_orientation"]
+    return markdown_table(frame, columns)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     steps = parser.add_subparsers(dest="step", required=True)
@@ -100,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     make = steps.add_parser("table", help="docs/results/fit_recipes.csv from the copies")
     make.add_argument("--folder", type=Path, default=FOLDER)
     make.add_argument("--out", type=Path, default=TABLE)
+    make.add_argument("--page", type=Path, default=PAGE)
     args = parser.parse_args(argv)
     if args.step == "collect":
         for stem in collect(args.run, args.name, args.commit, args.folder):
@@ -108,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         frame = table(args.folder)
         with atomic_write(args.out) as tmp:
             frame.to_csv(tmp, index=False)
-        print(frame.to_string(index=False))
+        write_block(args.page, "grokscape.output.fit_recipes", markdown(frame))
+        print(markdown(frame))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ SCHEMA = REPO / "schemas" / "config.schema.yaml"
 FOLDER = REPO / "docs" / "results" / "setup_study"
 TABLE = REPO / "docs" / "results" / "setup_study.csv"
 PAGE = REPO / "docs" / "results" / "setup_study.md"
-BEGIN, END = "<!-- setup_study table: written by python -m grokscape.output.setup_study table -->", "<!-- end -->"
+END = "<!-- end -->"
 HISTORY = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "weight_norm")
 # Training settings that shape the trajectory; a run's variant names those that differ from the schema's
 # defaults (max_epochs only caps a run, and the seeds are the table's rows).
@@ -190,28 +190,30 @@ def _row(history: pd.DataFrame, points: Mapping, margin: float, finished: bool, 
 def markdown(frame: pd.DataFrame) -> str:
     """Where each run was made (commit, CPU), then the table, one row per run and seed."""
     runs = frame.drop_duplicates("run")
-    parts = [_markdown_table(runs, ["run", "variant", "commit", "cpu"])]
+    parts = [markdown_table(runs, ["run", "variant", "commit", "cpu"])]
     columns = ["run", "seed", "memorized", "grokked", "diverged", "collapses", "collapses_before_grokking"]
     columns += ["deepest_collapse", "deepest_collapse_epoch", "last_epoch", "finished", "best_val_acc"]
-    parts.append(_markdown_table(frame, columns))
+    parts.append(markdown_table(frame, columns))
     return "\n".join(parts)
 
 
-def _markdown_table(frame: pd.DataFrame, columns: list[str]) -> str:
+def markdown_table(frame: pd.DataFrame, columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in frame[columns].itertuples(index=False):
         lines.append("| " + " | ".join(_cell(value) for value in row) + " |")
     return "\n".join(lines) + "\n"
 
 
-def write_page(frame: pd.DataFrame, page: Path = PAGE) -> None:
-    """Put the table into `page` between its markers (the text around them is the page's own)."""
+def write_block(page: Path, module: str, block: str) -> None:
+    """Put `block` into `page` between the markers of the tool `module` (`python -m {module} table`); the
+    text around them is the page's own."""
+    begin = f"<!-- written by python -m {module} table -->"
     text = page.read_text()
-    if BEGIN not in text or END not in text.split(BEGIN, 1)[1]:
-        raise ValueError(f"{page} lacks the markers {BEGIN} ... {END}")
-    head, rest = text.split(BEGIN, 1)
+    if begin not in text or END not in text.split(begin, 1)[1]:
+        raise ValueError(f"{page} lacks the markers {begin} ... {END}")
+    head, rest = text.split(begin, 1)
     with atomic_write(page) as tmp:
-        tmp.write_text(f"{head}{BEGIN}\n{markdown(frame)}{END}{rest.split(END, 1)[1]}")
+        tmp.write_text(f"{head}{begin}\n{block}{END}{rest.split(END, 1)[1]}")
 
 
 def _cell(value: Any) -> str:
@@ -243,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         frame = table(args.folder)
         with atomic_write(args.out) as tmp:
             frame.to_csv(tmp, index=False)
-        write_page(frame, args.page)
+        write_block(args.page, "grokscape.output.setup_study", markdown(frame))
         print(markdown(frame))
 
 
