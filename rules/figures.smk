@@ -11,6 +11,7 @@ rule fig1:
     input:
         dataset="results/dataset.h5",
         histories=expand("results/seed{seed}/history.h5", seed=SEEDS),
+        collapses=expand("results/seed{seed}/collapses.json", seed=SEEDS),
     output:
         report("results/fig1.pdf", caption="../report/fig1.rst", category="Figures"),
     log:
@@ -32,6 +33,7 @@ rule fig3:
     input:
         histories=expand("results/seed{seed}/history.h5", seed=SEEDS),
         points=POINTS,
+        collapses=expand("results/seed{seed}/collapses.json", seed=SEEDS),
         checkpoints=expand("results/seed{seed}/checkpoints.h5", seed=SEEDS),
     output:
         report("results/fig3.pdf", caption="../report/fig3.rst", category="Figures"),

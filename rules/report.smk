@@ -10,6 +10,7 @@ rule claims:
         unpack(lambda wildcards: plan().claim_tables()),
         points=POINTS,
         histories=expand("results/seed{seed}/history.h5", seed=SEEDS),  # C1: validation accuracy at point 1
+        collapses=expand("results/seed{seed}/collapses.json", seed=SEEDS),  # C3: the trajectory between points
     output:
         json="results/claims.json",
         markdown="results/claims.md",

@@ -56,3 +56,29 @@ checkpoint seed_run:
         code=[script_code("train_seeds.py"), script_code("file_member.py")],
     script:
         "../workflow_scripts/file_member.py"
+
+
+# Cheap: reads a seed's history after training.
+localrules:
+    collapses,
+
+
+rule collapses:
+    input:
+        history="results/seed{seed}/history.h5",
+        points="results/seed{seed}/points.json",
+    output:
+        "results/seed{seed}/collapses.json",
+    log:
+        "results/logs/collapses/seed{seed}.log",
+    conda:
+        "../envs/grokscape.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        settings=SETTINGS.sections("points"),
+        code=script_code("find_collapses.py"),
+    script:
+        "../workflow_scripts/find_collapses.py"

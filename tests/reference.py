@@ -48,15 +48,14 @@ def point_metrics(params: Params, dataset: Dataset, objective: Objective, model:
             a, b, c = dataset.subset(index)
             logits = model(params, a, b, objective.n_heads)
             out[f"{split}_ce"] = F.cross_entropy(logits, c).item()
-            out[f"{split}_loss"] = out[f"{split}_ce"] + l2
+            out[f"{split}_loss"] = out[f"{split}_ce"] + (l2 if objective.l2_in_loss else 0.0)
             out[f"{split}_error"] = 1 - (logits.argmax(-1) == c).float().mean().item()
     norms = []
     for batch in dataset.train_index.split(objective.batch_size):
         weights = {k: v.detach().clone().requires_grad_() for k, v in params.items()}
         a, b, c = dataset.subset(batch)
-        loss = F.cross_entropy(model(weights, a, b, objective.n_heads), c) + objective.weight_decay / 2 * squared_norm(
-            weights
-        )
+        penalty = objective.l2_coefficient / 2 * squared_norm(weights)
+        loss = F.cross_entropy(model(weights, a, b, objective.n_heads), c) + penalty
         grads = torch.autograd.grad(loss, list(weights.values()))
         norms.append(torch.sqrt(sum(g.pow(2).sum() for g in grads)).item())
     out["grad_norm"] = sum(norms) / len(norms)

@@ -2,6 +2,7 @@
 each threshold over which a verdict stays, flipping exactly where the reported range ends."""
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pytest
@@ -74,11 +75,29 @@ QUIET_CHAIN = {  # two segments: the first changes loss and gradient norm a lot,
 }
 
 
+CALM = {"level": 0.95, "collapses": []}  # collapses.json of a run whose train accuracy never dipped
+
+
 def test_c3_chain_with_zero_train_error_and_a_quiet_last_segment():
     chain, first = QUIET_CHAIN, FIRST
-    assert C.c3_chain(chain, TH)["holds"]
-    assert not C.c3_chain({**chain, "train_error": np.full((2, 21), 0.2)}, TH)["holds"]
-    assert not C.c3_chain({**chain, "train_loss": np.stack([first, first])}, TH)["holds"]
+    assert C.c3_chain(chain, CALM, TH)["holds"]
+    assert not C.c3_chain({**chain, "train_error": np.full((2, 21), 0.2)}, CALM, TH)["holds"]
+    assert not C.c3_chain({**chain, "train_loss": np.stack([first, first])}, CALM, TH)["holds"]
+
+
+def test_c3_fails_when_the_trajectory_collapses_between_snapshots_of_a_clean_chain():
+    """The chain 300 → 400 → 2400 is clean, but train accuracy fell to 0.5 at epoch 1,234, between two
+    snapshots: the run did not drift along the zero-loss manifold, whatever the snapshots show."""
+    dipped = {"level": 0.95, "collapses": [{"epoch": 1234, "train_acc": 0.5}]}
+    claim = C.c3_chain(QUIET_CHAIN, dipped, TH)
+    assert claim["state"] == C.FAILS
+    q = claim["quantities"]
+    assert q["chain_keeps_zero_error"] is True and q["trajectory_keeps_zero_error"] is False
+    assert q["collapses_between_points"] == 1 and q["lowest_collapse_between_points"] == 0.5
+    after_point_2 = {"level": 0.95, "collapses": [{"epoch": 2500, "train_acc": 0.5}]}
+    assert C.c3_chain(QUIET_CHAIN, after_point_2, TH)["holds"]  # outside the chain's span: not C3's business
+    text = claims_markdown([C.decide(C.CLAIMS["C3"], {"seed0": partial(C.c3_chain, QUIET_CHAIN, dipped)}, TH)])
+    assert "chain_keeps_zero_error = True" in text and "trajectory_keeps_zero_error = False" in text
 
 
 def test_c4_polyline_generalises_earlier_than_the_segment():
@@ -195,7 +214,8 @@ def test_claims_over_seeds_count_verdicts_and_give_the_spread():
     points = {0: {"memorized": 300, "grokked": 2400}, 1: {"memorized": 280, "grokked": 400}}
     histories = {0: history(300, 0.02), 1: history(280, 0.02)}
     pairs = {(0, 1): C.PairTables(WIDE, FLAT)}
-    claims = C.evaluate_claims(points, histories, {0: _seed(0.0), 1: _seed(0.3)}, pairs, TH)
+    calm = dict.fromkeys(points, CALM)
+    claims = C.evaluate_claims(points, histories, calm, {0: _seed(0.0), 1: _seed(0.3)}, pairs, TH)
     by_name = {c["claim"]: c for c in claims}
     assert list(by_name) == ["C1", "C2", "C3", "C4", "C5", "C6", "S1"]
     assert by_name["S1"]["source"] == "grokscape" and by_name["C1"]["source"] == "paper"
@@ -224,7 +244,8 @@ def test_a_seed_that_never_generalised_is_listed_as_not_grokked_and_never_holds(
     }
     histories = {seed: history(p["memorized"], 0.02) for seed, p in points.items()}
     pairs = {(0, 1): C.PairTables(across_memorised=WIDE), (1, 2): C.PairTables(across_memorised=WIDE)}
-    claims = C.evaluate_claims(points, histories, {0: _seed(0.0), 2: _seed(0.0)}, pairs, TH)
+    calm = dict.fromkeys(points, CALM)
+    claims = C.evaluate_claims(points, histories, calm, {0: _seed(0.0), 2: _seed(0.0)}, pairs, TH)
     by_name = {c["claim"]: c for c in claims}
     for name in ("C1", "C2", "C3", "C4", "S1"):
         unit = by_name[name]["units"]["seed1"]
@@ -238,14 +259,14 @@ def test_a_seed_that_never_generalised_is_listed_as_not_grokked_and_never_holds(
     assert by_name["C6"]["verdict"] == by_name["A1"]["verdict"] == "not grokked"
     assert "| seed1 | not grokked within 3000 epochs |" in claims_markdown(claims)
     with pytest.raises(ValueError, match="C2: no table for seed2, whose seeds all generalised"):
-        C.evaluate_claims(points, histories, {0: _seed(0.0)}, pairs, TH)
+        C.evaluate_claims(points, histories, calm, {0: _seed(0.0)}, pairs, TH)
 
 
 # Every claim on a unit of hand-made tables, and every threshold it reads.
 UNITS = {
     "C1": lambda th: C.c1_grokking({"memorized": 300, "grokked": 2400}, history(300, 0.03), th),
     "C2": lambda th: C.c2_segment(_seed(0.0).segment, th),
-    "C3": lambda th: C.c3_chain(QUIET_CHAIN, th),
+    "C3": lambda th: C.c3_chain(QUIET_CHAIN, CALM, th),
     "C4": lambda th: C.c4_polyline(_seed(0.0).polyline, _seed(0.0).segment, th),
     "C5": lambda th: C.c5_two_memorisations(WIDE, th),
     "C6": lambda th: C.c6_two_generalisations(FLAT, th),

@@ -1,11 +1,13 @@
 import numpy as np
 import pytest
 import torch
+import yaml
+from conftest import REPO, tiny_config
 from reference import point_metrics
 
 from grokscape.numerics.curves import coefficients, initial_controls, weights_at
 from grokscape.numerics.data import make_dataset
-from grokscape.numerics.landscape import Objective, path_metrics, paths_metrics, summary_row
+from grokscape.numerics.landscape import Objective, forward_metrics, path_metrics, paths_metrics, summary_row
 from grokscape.numerics.model import ModelShape, init_params
 
 SHAPE = ModelShape(13, 16, 2, 32)
@@ -77,3 +79,32 @@ def test_losses_are_stored_in_parts_that_add_up(setting):
     for split in ("train", "val"):
         np.testing.assert_allclose(parts[f"{split}_loss"], parts[f"{split}_ce"] + parts["l2"], rtol=1e-12)
     assert np.all(parts["l2"] > 0) and np.all(parts["train_ce"] > 0)
+
+
+def test_the_loss_is_the_training_objective_l2_only_where_the_decay_is_coupled(setting):
+    """SGD's decay is a loss term: loss = CE + l2 and the gradient holds decay·w. AdamW's is decoupled:
+    loss = CE exactly, the gradient is CE's alone, and l2 is still reported as a column of its own."""
+    dataset, controls = setting
+    decoupled = Objective(n_heads=2, weight_decay=0.01, batch_size=40, l2_in_loss=False)
+    coeffs = coefficients("polyline", torch.linspace(0, 1, 5, dtype=torch.float64), 3)
+    sgd, adamw = (path_metrics(controls, coeffs, dataset, o) for o in (OBJECTIVE, decoupled))
+    for split in ("train", "val"):
+        np.testing.assert_allclose(sgd[f"{split}_loss"], sgd[f"{split}_ce"] + sgd["l2"], rtol=1e-12)
+        assert np.array_equal(adamw[f"{split}_loss"], adamw[f"{split}_ce"])
+        np.testing.assert_array_equal(adamw[f"{split}_ce"], sgd[f"{split}_ce"])
+    np.testing.assert_array_equal(adamw["l2"], sgd["l2"])
+    assert np.all(adamw["l2"] > 0.01)  # a term large enough that leaving it out shows
+    weights = weights_at(coeffs, controls)
+    for i in range(5):
+        plain = point_metrics({k: v[i] for k, v in weights.items()}, dataset, decoupled)
+        assert adamw["grad_norm"][i] == pytest.approx(plain["grad_norm"], rel=1e-4), i
+    assert not np.allclose(adamw["grad_norm"], sgd["grad_norm"], rtol=1e-3)
+    grid = forward_metrics(weights, dataset, decoupled)  # the planes' forward-only metrics follow it too
+    assert torch.equal(grid["train_loss"], grid["train_ce"]) and torch.equal(grid["val_loss"], grid["val_ce"])
+
+
+def test_the_papers_configuration_measures_sgds_objective_and_the_tiny_one_adamws():
+    paper = Objective.from_config(yaml.safe_load((REPO / "config.yaml").read_text()))
+    assert paper.l2_in_loss and paper.l2_coefficient == paper.weight_decay == 0.001
+    tiny = Objective.from_config(tiny_config())
+    assert not tiny.l2_in_loss and tiny.l2_coefficient == 0.0 and tiny.weight_decay == 1.0

@@ -1,3 +1,6 @@
+import math
+
+import pytest
 import torch
 from conftest import paper_config
 from reference import textbook_forward
@@ -73,3 +76,21 @@ def test_initialisation_depends_on_seed_only():
     assert all(torch.equal(same[k], again[k]) for k in same)
     assert not torch.equal(same["W_in"], other["W_in"])
     assert {k: tuple(v.shape) for k, v in same.items()} == shape.shapes()
+
+
+def test_nanda_initialisation_has_the_stated_scales_and_zero_biases():
+    """Nanda et al.'s init: residual-stream matrices N(0, 1/d_model), the unembedding N(0, 1/p), biases 0."""
+    shape = ModelShape(97)
+    params, again = init_params(shape, 0, "nanda"), init_params(shape, 0, "nanda")
+    assert all(torch.equal(params[k], again[k]) for k in params)  # seeded
+    assert {k: tuple(v.shape) for k, v in params.items()} == shape.shapes()
+    assert not params["b_in"].any() and not params["b_out"].any()
+    for name, value in params.items():
+        if name not in ("b_in", "b_out", "pos"):  # pos has 256 entries: too few for a 10 % check
+            expected = 1 / math.sqrt(shape.p if name == "unembed" else shape.d_model)
+            assert value.std().item() == pytest.approx(expected, rel=0.1), name
+    pytorch = init_params(shape, 0, "pytorch")
+    assert all(torch.equal(pytorch[k], v) for k, v in init_params(shape, 0).items())  # the default scheme
+    assert squared_norm(params).sqrt() < 0.5 * squared_norm(pytorch).sqrt()  # N(0, 1) embeddings dominate PyTorch's
+    with pytest.raises(ValueError, match=r"train\.init"):
+        init_params(shape, 0, "xavier")

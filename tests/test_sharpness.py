@@ -128,3 +128,15 @@ def test_curves_measured_together_give_what_each_curve_gives_alone(setting):
         for name, values in alone.items():
             assert np.allclose(measured[name], values, rtol=1e-9), name
     assert not np.allclose(together[0]["top_eigenvalue"], together[1]["top_eigenvalue"])
+
+
+def test_without_the_l2_term_the_hessian_loses_exactly_weight_decay_times_the_identity(setting):
+    """AdamW's objective is the cross-entropy alone: its Hessian is SGD's minus decay·I, so the top eigenvalue
+    is lower by the decay and the trace by decay × the number of weights (same start vector and probes)."""
+    dataset, weights, _ = setting
+    decoupled = Objective(n_heads=2, weight_decay=0.01, batch_size=10, l2_in_loss=False)
+    settings = SharpnessSettings(max_iterations=400, tolerance=1e-10, trace_samples=3)
+    coupled, alone = (sharpness(weights, dataset, o, settings) for o in (OBJECTIVE, decoupled))
+    assert coupled["eigenvalue_converged"].all() and alone["eigenvalue_converged"].all()
+    np.testing.assert_allclose(coupled["top_eigenvalue"] - alone["top_eigenvalue"], 0.01, rtol=1e-4)
+    np.testing.assert_allclose(coupled["hessian_trace"] - alone["hessian_trace"], 0.01 * SHAPE.n_params(), rtol=1e-6)

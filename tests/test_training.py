@@ -6,11 +6,20 @@ import torch
 import torch.nn.functional as F
 from conftest import paper, tiny_problem
 
+from grokscape.errors import ConfigError
 from grokscape.numerics import training
 from grokscape.numerics.clipping import clip_each_model
 from grokscape.numerics.data import make_dataset
 from grokscape.numerics.model import ModelShape, forward, init_params, squared_norm
-from grokscape.numerics.training import FullEvaluator, TrainSettings, initial_params, train_seed, train_seeds
+from grokscape.numerics.training import (
+    FullEvaluator,
+    TrainSettings,
+    epoch_order,
+    initial_params,
+    minibatches,
+    train_seed,
+    train_seeds,
+)
 from grokscape.planning.points import Thresholds
 
 # A small problem for the mechanics of training (stacking, resuming, clipping), which need no grokking...
@@ -100,9 +109,7 @@ def _in_float64(monkeypatch: pytest.MonkeyPatch) -> None:
     """Train in float64: float32 rounding, which differs between a stacked and a lone model, is
     amplified by grokking's dynamics within a few hundred epochs (and can move the grokking epoch);
     in float64 the same mechanism must give the same trajectory to ~1e-12."""
-    monkeypatch.setattr(
-        training, "init_params", lambda shape, seed: {k: v.double() for k, v in init_params(shape, seed).items()}
-    )
+    monkeypatch.setattr(training, "init_params", lambda *args: {k: v.double() for k, v in init_params(*args).items()})
 
 
 def test_a_seed_in_a_group_follows_the_trajectory_it_follows_alone(monkeypatch):
@@ -178,3 +185,41 @@ def test_fixed_weight_norm_holds_the_whole_weight_vector_on_the_sphere_while_it_
     assert result.history["train_loss"][-1] < result.history["train_loss"][0]  # and it still learns
     last = result.snapshots[5]
     assert squared_norm(last).sqrt().item() == pytest.approx(20.0, rel=1e-5)
+
+
+def test_an_epoch_visits_every_example_once_by_default_and_the_variants_as_documented():
+    """shuffle is the minibatch order training always had (one randperm per epoch, a smaller last
+    minibatch); drop_last leaves that minibatch out; replacement draws examples with replacement."""
+    draw = torch.Generator().manual_seed(5)
+    order = epoch_order(4656, draw, "shuffle")
+    assert torch.equal(order, torch.randperm(4656, generator=torch.Generator().manual_seed(5)))
+    sizes = [len(b[0]) for b in minibatches(order.unsqueeze(0), 512, "shuffle")]
+    assert sizes == [512] * 9 + [48]  # the paper's training half: 4,656 examples
+    assert [len(b[0]) for b in minibatches(order.unsqueeze(0), 512, "drop_last")] == [512] * 9
+    assert [len(b[0]) for b in minibatches(order[:1024].unsqueeze(0), 512, "drop_last")] == [512, 512]
+    drawn = epoch_order(4656, torch.Generator().manual_seed(5), "replacement")
+    assert len(drawn) == 4656 and drawn.min() >= 0 and drawn.max() < 4656
+    assert len(drawn.unique()) < 4656  # with replacement, some examples twice (about 37 % never)
+    assert [len(b[0]) for b in minibatches(drawn.unsqueeze(0), 512, "replacement")] == sizes
+
+
+def test_sampling_variants_train_other_trajectories_and_drop_last_needs_a_full_minibatch():
+    settings = adamw(3, 20, 5, batch_size=128)  # 370 examples: 2 of 128 and one of 114
+    runs = {
+        sampling: train_seed(DATA, SHAPE, replace(settings, sampling=sampling), EXACT, 1, CPU)
+        for sampling in ("shuffle", "drop_last", "replacement")
+    }
+    assert runs["shuffle"].history["train_loss"][1] != runs["drop_last"].history["train_loss"][1]
+    assert runs["shuffle"].history["train_loss"][1] != runs["replacement"].history["train_loss"][1]
+    for run in runs.values():
+        assert run.history["train_loss"][-1] < run.history["train_loss"][0]  # each learns
+    too_large = adamw(3, 20, 5, sampling="drop_last")
+    with pytest.raises(ConfigError, match=r"train\.sampling"):
+        train_seed(DATA, SHAPE, too_large, EXACT, 1, CPU)
+
+
+def test_nanda_initialisation_reaches_training_and_init_scale_scales_it():
+    settings = adamw(2, 20, 5, init="nanda", init_scale=2.0)
+    run = train_seed(DATA, SHAPE, settings, EXACT, 3, CPU)
+    start = squared_norm(init_params(SHAPE, 3, "nanda")).sqrt().item()
+    assert run.history["weight_norm"][0] == pytest.approx(2 * start, rel=1e-6)

@@ -48,6 +48,46 @@ def test_history_points_and_checkpoints_agree(built_workflow):
         assert norm == pytest.approx(history["weight_norm"][grok], rel=1e-5)
 
 
+def test_collapses_are_read_from_the_history_after_point_1(built_workflow):
+    for seed in (0, 1):
+        run = built_workflow / "results" / f"seed{seed}"
+        record = json.loads((run / "collapses.json").read_text())
+        memorized = json.loads((run / "points.json").read_text())["memorized"]
+        with h5py.File(run / "history.h5") as h:
+            train_acc = h["train_acc"][()]
+        assert record["memorized"] == memorized and record["level"] == pytest.approx(0.95)
+        assert record["deepest_collapse"] == pytest.approx(train_acc[memorized + 1 :].min())
+        below = np.flatnonzero(train_acc[memorized + 1 :] < record["level"]) + memorized + 1
+        assert [d["epoch"] for d in record["collapses"]] == sorted(d["epoch"] for d in record["collapses"])
+        assert {d["epoch"] for d in record["collapses"]} <= set(below.tolist())
+        assert len(record["collapses"]) == (len(below) > 0) + int(np.sum(np.diff(below) > 1))  # one per dip
+
+
+def test_an_adamw_runs_path_loss_is_the_cross_entropy_with_l2_reported_apart(built_workflow):
+    """The tiny run trains with AdamW, whose decay is decoupled: no L2 term in its objective."""
+    with h5py.File(built_workflow / "results/paths/segment/seed0-mem__seed0-grok.h5") as f:
+        assert not f.attrs["l2_in_loss"]
+        for split in ("train", "val"):
+            np.testing.assert_array_equal(f[f"{split}_loss"][()], f[f"{split}_ce"][()])
+        assert np.all(f["l2"][()] > 1.0)  # (1.0/2)·‖w‖², reported as a column of its own
+    with h5py.File(built_workflow / "results/planes/polyline/seed0-mem__seed0-grok.h5") as f:
+        assert not f.attrs["l2_in_loss"]
+        np.testing.assert_array_equal(f["train_loss"][()], f["train_ce"][()])
+
+
+def test_an_sgd_runs_path_loss_adds_the_l2_term_of_its_coupled_decay(tmp_path):
+    train = {"optimizer": "sgd", "lr": 0.1, "weight_decay": 0.01, "max_epochs": 20, "snapshot_every": 10, "seeds": [0]}
+    workdir = new_workdir(tmp_path, {"train": train, "paths": {"n_points": 5, "sharpness_points": 0}})
+    target = "results/paths/segment/seed0-e0__seed0-e20.h5"
+    snakemake(workdir, target)
+    with h5py.File(workdir / target) as f:
+        assert f.attrs["l2_in_loss"]
+        l2 = f["l2"][()]
+        assert np.all(l2 > 1.0)  # (0.01/2)·‖w‖²: large enough to tell the two objectives apart
+        for split in ("train", "val"):
+            np.testing.assert_allclose(f[f"{split}_loss"][()], f[f"{split}_ce"][()] + l2, rtol=1e-12)
+
+
 def test_path_tables_follow_the_documented_layout(built_workflow):
     paths = built_workflow / "results" / "paths"
     points = json.loads((built_workflow / "results/seed0/points.json").read_text())
@@ -136,11 +176,12 @@ CURVE_RULES = PLANES | {
 }  # not chains
 FITTED_RULES = CURVE_RULES - {"fig8"}  # polylines and Bézier curves only: figure 8 draws segments
 SHARPNESS = {"sharpness", "sharpness_figure", "all"}  # through training, results/seed{S}/sharpness.h5
-AFTER_TRAINING = PATH_RULES | FIGURES | SHARPNESS | {"train", "seed_run", "align"}
+AFTER_TRAINING = PATH_RULES | FIGURES | SHARPNESS | {"train", "seed_run", "align", "collapses"}
 # What a dry run shows when training reruns: the rule `seed_run` is a checkpoint, whose points decide the paths
 # planned, so the path jobs appear once training has filed them (test_changed_training_reruns_all_after_it).
 THROUGH_TRAINING = AFTER_TRAINING - {"curves", "curve", "chain", "align", "fig4", "path_figure", "fig8"} - PLANES
 THROUGH_TRAINING |= {"all"}
+COLLAPSES = {"collapses", "fig1", "fig3", "claims", "all"}  # what reads results/seed{S}/collapses.json
 ALIGNED = {
     "align",
     "curves",
@@ -181,6 +222,8 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("planes", "margin", 0.5): PLANES | CONFIG_TABLE,
     ("paths", "per_job", 20): CURVE_RULES | CONFIG_TABLE,  # every curve refitted in its batch
     ("train", "init_scale", 2.0): THROUGH_TRAINING | CONFIG_TABLE,
+    ("train", "init", "nanda"): THROUGH_TRAINING | CONFIG_TABLE,
+    ("train", "sampling", "replacement"): THROUGH_TRAINING | CONFIG_TABLE,
     ("task", "train_fraction", 0.5): THROUGH_TRAINING | {"dataset"} | CONFIG_TABLE,
     ("model", "n_heads", 2): THROUGH_TRAINING | CONFIG_TABLE,
     ("train", "weight_decay", 0.5): THROUGH_TRAINING | CONFIG_TABLE,
@@ -188,6 +231,7 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("train", "epochs_after_grok", 30): THROUGH_TRAINING | CONFIG_TABLE,
     ("train", "seeds_per_job", 2): THROUGH_TRAINING | CONFIG_TABLE,  # both seeds in one job: retrained
     ("points", "train_acc", 0.99): THROUGH_TRAINING | CONFIG_TABLE,
+    ("points", "collapse_margin", 0.2): COLLAPSES | CONFIG_TABLE,  # read from the history: no retraining
     ("polyline", "seed", 1): FITTED_RULES | CONFIG_TABLE,
     ("bezier", "degree", 3): {"curves", "curve", "path_summary", "fits", "all"} | CONFIG_TABLE,
     ("sharpness", "seed", 1): CURVE_RULES | SHARPNESS | CONFIG_TABLE,
@@ -355,6 +399,7 @@ CODE_EDITS = {
     ("grokscape/numerics/model.py", "comment"): set(),
     ("grokscape/output/plotting.py", "comment"): set(),
     ("train_seeds.py", "comment"): set(),
+    ("find_collapses.py", "code"): COLLAPSES,
     ("grokscape/numerics/planes.py", "comment"): set(),
     ("file_member.py", "code"): THROUGH_TRAINING,  # re-filed from the group folders, which are temporary: recomputed
     ("plot_fig1.py", "code"): {"fig1", "all"},

@@ -15,9 +15,10 @@ with job(snakemake) as log:
     inputs, output = snakemake.input, snakemake.output
     points = {seed_of(p): read_json(p) for p in inputs.points}
     histories = {seed_of(p): read_table(p, ["epoch", "val_acc"]) for p in inputs.histories}
+    collapses = {seed_of(p): read_json(p) for p in inputs.collapses}
     tables: dict[tuple[int, ...], dict] = {}
     for name, path in inputs.items():
-        if name not in ("points", "histories"):
+        if name not in ("points", "histories", "collapses"):
             role, seeds = parse_input_name(name)
             columns, attrs = read_path(path)  # plus the endpoint distances and alignment records (A1)
             scalars = {k: attrs[k] for k in ("distance", "distance_unaligned", "alignments") if k in attrs}
@@ -25,7 +26,7 @@ with job(snakemake) as log:
     per_seed = {seeds[0]: SeedTables(**t) for seeds, t in tables.items() if len(seeds) == 1}
     pairs = {seeds: PairTables(**t) for seeds, t in tables.items() if len(seeds) == 2}
     thresholds = ClaimThresholds(**snakemake.params.settings["claims"])
-    claims = evaluate_claims(points, histories, per_seed, pairs, thresholds)
+    claims = evaluate_claims(points, histories, collapses, per_seed, pairs, thresholds)
     write_json(output.json, claims)
     with atomic_write(output.markdown) as tmp:
         tmp.write_text("# The paper's claims, checked on this run\n\n" + claims_markdown(claims))

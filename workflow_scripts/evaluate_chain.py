@@ -25,11 +25,12 @@ with job(snakemake) as log:
     weights = [load_checkpoint(inputs.start_checkpoints, e) for e in nodes]
     controls = stack_controls(weights)
     n_points, n_segments = config["paths"]["n_points"], len(nodes) - 1
+    objective = Objective.from_config(config)
     metrics = path_metrics(
         {k: v.to(device) for k, v in controls.items()},
         chain_coefficients(n_segments, n_points),
         load_dataset(inputs.dataset).to(device),
-        Objective.from_config(config),
+        objective,
         config["paths"]["t_chunk"],
     )
     t = torch.linspace(0, 1, n_points, dtype=torch.float64, device="cpu").numpy()
@@ -46,6 +47,7 @@ with job(snakemake) as log:
             snakemake.params.settings,
             distance=distance(weights[0], weights[-1]),
             distance_unaligned=distance(weights[0], weights[-1]),
+            l2_in_loss=objective.l2_in_loss,
         ),
     )
     log.info("%d segments; max train error along the chain %.4f", n_segments, metrics["train_error"].max())

@@ -101,6 +101,7 @@ with job(snakemake) as log:
             snakemake.params.settings,
             n_controls=control_count,
             max_train_error=max_train_error,
+            l2_in_loss=objective.l2_in_loss,
             distance=distance(*end["weights"]),
             distance_unaligned=distance(*end["unaligned"]),
             alignments=end["alignments"],

@@ -34,12 +34,13 @@ with job(snakemake) as log:
         *corners[1].tolist(),
         corners[2, 0].item(),
     )
-    dtype = next(iter(controls.values())).dtype
-    grid = plane_metrics(
-        plane, x, y, load_dataset(inputs.dataset), Objective.from_config(config), dtype, planes["chunk"], device
-    )
+    dtype, objective = next(iter(controls.values())).dtype, Objective.from_config(config)
+    grid = plane_metrics(plane, x, y, load_dataset(inputs.dataset), objective, dtype, planes["chunk"], device)
     keep = ("kind", "start", "end", "start_seed", "end_seed", "start_epoch", "end_epoch", "max_train_error")
-    attrs = {**{key: path_attrs[key] for key in keep}, "settings": snakemake.params.settings}
+    attrs = {key: path_attrs[key] for key in keep} | {
+        "l2_in_loss": objective.l2_in_loss,
+        "settings": snakemake.params.settings,
+    }
     write_plane(
         snakemake.output[0],
         plane,

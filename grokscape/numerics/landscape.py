@@ -22,23 +22,45 @@ from grokscape.numerics.model import Params, TokenTables, forward_from_tables, s
 from grokscape.planning.path_names import connects
 
 # Losses are stored in parts as well as summed: cross-entropy (`*_ce`), the L2 term `l2` =
-# (weight_decay/2)·‖w‖², and `*_loss` = cross-entropy + l2, the objective the paper plots.
+# (weight_decay/2)·‖w‖², and `*_loss`, the training objective: cross-entropy + l2 where the decay is a
+# loss term (SGD, the paper's), the cross-entropy alone where it is decoupled (AdamW; `Objective`).
 METRICS = ("train_loss", "train_error", "val_loss", "val_error", "grad_norm", "train_ce", "val_ce", "l2")
 
 
 @dataclass(frozen=True)
 class Objective:
-    """The training objective: cross-entropy + (weight_decay/2)·‖w‖², minibatches of `batch_size`."""
+    """The objective the training minimised, whose loss, gradient norm and Hessian paths measure:
+    cross-entropy on minibatches of `batch_size`, plus (weight_decay/2)·‖w‖² when `l2_in_loss`.
+
+    SGD's weight decay adds weight_decay·w to the gradient, which is the gradient of that L2 term: the
+    term is part of what SGD descends (the paper's objective). AdamW decays the weights apart from the
+    gradient (decoupled): no loss has that term, so its objective is the cross-entropy alone. The term
+    itself, (weight_decay/2)·‖w‖², is reported either way (`l2`).
+    """
 
     n_heads: int
     weight_decay: float
     batch_size: int
+    l2_in_loss: bool = True
+
+    @property
+    def l2_coefficient(self) -> float:
+        """c of the objective's (c/2)·‖w‖² term: the weight decay when it is a loss term, else 0."""
+        return self.weight_decay if self.l2_in_loss else 0.0
+
+    def loss(self, cross_entropy: torch.Tensor, l2: torch.Tensor) -> torch.Tensor:
+        """The objective from its parts: cross-entropy, plus the L2 term `l2` when it is in the loss."""
+        return cross_entropy + l2 if self.l2_in_loss else cross_entropy
 
     @classmethod
     def from_config(cls, settings: Mapping) -> Objective:
-        """The objective training minimised: the model's heads, the training's weight decay and minibatches."""
+        """The objective training minimised: the model's heads, the training's weight decay and minibatches;
+        the decay is a term of the loss for SGD (coupled: its gradient is added to the loss gradient), not for
+        AdamW (decoupled: the weights shrink apart from the gradient step)."""
         train = settings["train"]
-        return cls(settings["model"]["n_heads"], train["weight_decay"], train["batch_size"])
+        return cls(
+            settings["model"]["n_heads"], train["weight_decay"], train["batch_size"], train["optimizer"] == "sgd"
+        )
 
 
 def path_metrics(
@@ -76,9 +98,9 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
     """The metrics of `path_metrics` at a batch of weights (leading dimension T), left on their device."""
     weights = {k: v.detach().requires_grad_() for k, v in weights.items()}
     n_t, device = weights["b_in"].shape[0], weights["b_in"].device
-    decay = objective.weight_decay
+    decay = objective.l2_coefficient
     with torch.no_grad():
-        l2 = (decay / 2 * squared_norm(weights)).double()
+        l2 = (objective.weight_decay / 2 * squared_norm(weights)).double()
     # One set of token tables serves every minibatch: built once, backpropagated through per minibatch.
     tables = token_tables(weights, objective.n_heads)
 
@@ -90,7 +112,7 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
         grads = torch.autograd.grad(ce.mean(-1).sum(), list(weights.values()), retain_graph=True)
         with torch.no_grad():  # the L2 term's gradient is decay·w: added here, not through autograd
             squares = sum(
-                torch.linalg.vector_norm(g.add_(w, alpha=decay).flatten(1), dim=-1).square()
+                torch.linalg.vector_norm((g.add_(w, alpha=decay) if decay else g).flatten(1), dim=-1).square()
                 for g, w in zip(grads, weights.values(), strict=True)
             )
         grad_norm_sum += squares.sqrt().double()
@@ -102,9 +124,9 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
     n_train, n_val = dataset.train_index.numel(), dataset.val_index.numel()
     train_ce, val_ce = train_sums[0] / n_train, val_sums[0] / n_val
     return {
-        "train_loss": train_ce + l2,
+        "train_loss": objective.loss(train_ce, l2),
         "train_error": 1 - train_sums[1] / n_train,
-        "val_loss": val_ce + l2,
+        "val_loss": objective.loss(val_ce, l2),
         "val_error": 1 - val_sums[1] / n_val,
         "grad_norm": grad_norm_sum / len(batches),
         "train_ce": train_ce,
@@ -114,8 +136,9 @@ def _chunk_metrics(weights: Params, dataset: Dataset, objective: Objective) -> d
 
 
 def forward_metrics(weights: Params, dataset: Dataset, objective: Objective) -> dict[str, torch.Tensor]:
-    """Loss (in parts) and error on both sets at a batch of weights (leading dimension T), forward only:
-    no gradient norm, so many points (a plane's grid) cost a fraction of `path_metrics`. Shapes (T,), on the host."""
+    """Loss (the objective, and in parts) and error on both sets at a batch of weights (leading dimension T),
+    forward only: no gradient norm, so many points (a plane's grid) cost a fraction of `path_metrics`. Shapes
+    (T,), on the host."""
     with torch.no_grad():
         l2 = (objective.weight_decay / 2 * squared_norm(weights)).double()
         tables = token_tables(weights, objective.n_heads)
@@ -127,7 +150,7 @@ def forward_metrics(weights: Params, dataset: Dataset, objective: Objective) -> 
     for split, (ce_sum, correct) in sums.items():
         n = dataset.train_index.numel() if split == "train" else dataset.val_index.numel()
         out[f"{split}_ce"] = ce_sum / n
-        out[f"{split}_loss"] = ce_sum / n + l2
+        out[f"{split}_loss"] = objective.loss(ce_sum / n, l2)
         out[f"{split}_error"] = 1 - correct / n
     return _on_host(out)
 

@@ -67,14 +67,29 @@ class ModelShape:
         return sum(math.prod(s) for s in self.shapes().values())
 
 
-def init_params(shape: ModelShape, seed: int) -> Params:
-    """PyTorch's default initialisation (as nn.Embedding / nn.Linear would); depends on `seed` only.
+INITS = ("pytorch", "nanda")
 
-    Embeddings are N(0, 1); weights and biases are U(±1/sqrt(fan_in)). With it, the paper's
-    settings memorise at epoch ~300 and grok at ~2,400. Drawn on the CPU from a CPU generator, so a
-    seed starts from the same weights on every device; the caller moves them to its own.
+
+def init_params(shape: ModelShape, seed: int, scheme: str = "pytorch") -> Params:
+    """The initial weights under `scheme` (`train.init`); they depend on `seed` only.
+
+    `pytorch`: PyTorch's layer defaults (as nn.Embedding / nn.Linear would): embeddings N(0, 1), weights
+    and biases U(±1/√fan_in). With it, the paper's settings memorise near epoch 300 and grok near 2,400.
+    `nanda`: the explicit initialisation of the one-layer transformer of Nanda et al.'s "progress measures"
+    work, which Omnigrok and the paper build on: every matrix reading or writing the residual stream
+    (embeddings, positions, queries, keys, values, the attention output, both MLP layers) normal with
+    variance 1/d_model, the unembedding with variance 1/p, the biases zero. Its ‖w‖ is about a third of
+    PyTorch's at the paper's size (the N(0, 1) embedding dominates the latter). Drawn on the CPU from a CPU
+    generator, so a seed starts from the same weights on every device; the caller moves them to its own.
     """
-    generator = torch.Generator(device="cpu").manual_seed(seed)
+    if scheme == "pytorch":
+        return _pytorch_init(shape, torch.Generator(device="cpu").manual_seed(seed))
+    if scheme == "nanda":
+        return _nanda_init(shape, torch.Generator(device="cpu").manual_seed(seed))
+    raise ValueError(f"train.init must be one of {', '.join(INITS)}, got {scheme!r}")
+
+
+def _pytorch_init(shape: ModelShape, generator: torch.Generator) -> Params:
     fan_in = {
         "W_Q": shape.d_model,
         "W_K": shape.d_model,
@@ -93,6 +108,17 @@ def init_params(shape: ModelShape, seed: int) -> Params:
         else:
             bound = 1 / math.sqrt(fan_in[name])
             params[name] = (torch.rand(size, generator=generator, device="cpu") * 2 - 1) * bound
+    return params
+
+
+def _nanda_init(shape: ModelShape, generator: torch.Generator) -> Params:
+    params = {}
+    for name, size in shape.shapes().items():
+        if name in ("b_in", "b_out"):
+            params[name] = torch.zeros(size, device="cpu")
+        else:
+            width = shape.p if name == "unembed" else shape.d_model
+            params[name] = torch.randn(size, generator=generator, device="cpu") / math.sqrt(width)
     return params
 
 

@@ -1,9 +1,10 @@
 """Curvature of the training objective at many weight vectors at once: top Hessian eigenvalue and trace.
 
-The objective is `landscape.Objective`'s: cross-entropy over the WHOLE training set plus
-(weight_decay/2)·‖w‖². Its Hessian (≈2·10⁵ squared at the paper's size) is never built; Lanczos
-and Hutchinson only need Hessian-vector products. Weights carry a leading dimension T (one set
-per point, as `curves.weights_at` makes them): the objectives of the T points are independent,
+The objective is `landscape.Objective`'s: cross-entropy over the WHOLE training set, plus
+(weight_decay/2)·‖w‖² where the decay is a loss term (SGD; not AdamW's decoupled decay). Its
+Hessian (≈2·10⁵ squared at the paper's size) is never built; Lanczos and Hutchinson only need
+Hessian-vector products. Weights carry a leading dimension T (one set per point, as `curves.weights_at`
+makes them): the objectives of the T points are independent,
 so the gradient of their sum is every point's gradient, and one backward pass through it with
 one vector per point gives every point's Hessian-vector product. The gradient's graph is built
 once per chunk of points and reused by every product (double backward), which costs less than
@@ -61,9 +62,10 @@ class SharpnessSettings:
 
 
 def objective_value(weights: Params, dataset: Dataset, objective: Objective) -> torch.Tensor:
-    """Cross-entropy over the whole training set + (weight_decay/2)·‖w‖², per leading index: shape (T,)."""
+    """Cross-entropy over the whole training set (+ (weight_decay/2)·‖w‖² when that is in the objective), per
+    leading index: shape (T,)."""
     ce, _ = cross_entropy(weights, token_tables(weights, objective.n_heads), dataset, dataset.train_index)
-    return ce.mean(-1) + objective.weight_decay / 2 * squared_norm(weights)
+    return objective.loss(ce.mean(-1), objective.weight_decay / 2 * squared_norm(weights))
 
 
 HessianProduct = Callable[[torch.Tensor], torch.Tensor]

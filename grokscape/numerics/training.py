@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from grokscape.errors import ConfigError
 from grokscape.numerics.clipping import clip_each_model
 from grokscape.numerics.data import Dataset
 from grokscape.numerics.model import (
@@ -43,6 +44,10 @@ from grokscape.planning.points import Thresholds, reached
 log = logging.getLogger(__name__)
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "weight_norm")
+# How an epoch visits the training examples (`train.sampling`): each once in a random order, cut into
+# minibatches of `batch_size` (the last one smaller); the same without that last partial minibatch; or
+# as many random draws with replacement as there are examples, cut the same way.
+SAMPLINGS = ("shuffle", "drop_last", "replacement")
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class TrainSettings:
     grad_clip: float | None
     init_scale: float
     weight_norm: float | None
+    init: str  # `train.init`: model.INITS
+    sampling: str  # `train.sampling`: SAMPLINGS
 
     @classmethod
     def from_config(cls, settings: Mapping) -> TrainSettings:
@@ -147,7 +154,7 @@ class FullEvaluator:
 def initial_params(shape: ModelShape, settings: TrainSettings, seed: int) -> Params:
     """`init_params` multiplied by `init_scale` (Omnigrok's α, which delays or removes grokking), then put on
     the sphere ‖w‖ = `weight_norm` when the norm is held fixed. α = 1 multiplies by 1.0: bit for bit the same."""
-    params = {k: v * settings.init_scale for k, v in init_params(shape, seed).items()}
+    params = {k: v * settings.init_scale for k, v in init_params(shape, seed, settings.init).items()}
     if settings.weight_norm is not None:
         project_to_sphere(params, settings.weight_norm)
     return params
@@ -162,6 +169,21 @@ def project_to_sphere(params: Params, radius: float) -> None:
         value.mul_(scale.view(*scale.shape, *[1] * (value.dim() - scale.dim())))
 
 
+def epoch_order(n_train: int, generator: torch.Generator, sampling: str) -> torch.Tensor:
+    """The training examples (indices) one epoch visits, in order, drawn from `generator` (`SAMPLINGS`)."""
+    if sampling == "replacement":
+        return torch.randint(n_train, (n_train,), generator=generator, device="cpu")
+    return torch.randperm(n_train, generator=generator, device="cpu")
+
+
+def minibatches(order: torch.Tensor, batch_size: int, sampling: str) -> tuple[torch.Tensor, ...]:
+    """`order` (S, N) cut into minibatches along its last dimension; `drop_last` leaves out a smaller last one."""
+    batches = order.split(batch_size, dim=1)
+    if sampling == "drop_last" and batches[-1].shape[1] < batch_size:
+        return batches[:-1]
+    return batches
+
+
 def train_epoch(
     params: Params,
     optimizer: torch.optim.Optimizer,
@@ -173,7 +195,7 @@ def train_epoch(
     """One pass over the training examples `train` = (a, b, c) by every stacked model, model s taking
     minibatches in the order `orders[s]` (orders: (S, n_train), params: (S, *shape))."""
     train_a, train_b, train_c = train
-    for batch in orders.split(settings.batch_size, dim=1):
+    for batch in minibatches(orders, settings.batch_size, settings.sampling):
         logits = forward(params, train_a[batch], train_b[batch], n_heads)  # (S, B, p)
         per_example = F.cross_entropy(logits.flatten(0, 1), train_c[batch].flatten(), reduction="none")
         loss = per_example.view(batch.shape).mean(-1).sum()  # each seed's own mean loss
@@ -218,6 +240,11 @@ def train_seeds(
     evaluate = FullEvaluator(dataset, shape.n_heads)
     train = dataset.subset(dataset.train_index)
     n_train = dataset.train_index.numel()
+    if settings.sampling == "drop_last" and n_train < settings.batch_size:
+        raise ConfigError(
+            f"train.sampling: drop_last with train.batch_size {settings.batch_size} above the {n_train} training "
+            "examples leaves no minibatch; lower train.batch_size or use shuffle"
+        )
     generators = {seed: torch.Generator(device="cpu").manual_seed(seed) for seed in seeds}
     # How long to train does not change the trajectory, so a longer run may resume a shorter one.
     trajectory = {k: v for k, v in asdict(settings).items() if k not in ("max_epochs", "epochs_after_grok")}
@@ -256,7 +283,7 @@ def train_seeds(
     started, start_epoch = time.perf_counter(), epoch
     while alive:
         epoch += 1
-        orders = [torch.randperm(n_train, generator=generators[seed], device="cpu") for seed in alive]
+        orders = [epoch_order(n_train, generators[seed], settings.sampling) for seed in alive]
         train_epoch(params, optimizer, train, torch.stack(orders).to(device), settings, shape.n_heads)
         metrics = _epoch_metrics(evaluate, params)
         _record(runs, alive, epoch, metrics)

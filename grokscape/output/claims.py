@@ -164,9 +164,14 @@ def c2_segment(segment: Table, th: ClaimThresholds) -> dict:
     return _verdict(holds, quantities, critical=critical)
 
 
-def c3_chain(chain: Table, th: ClaimThresholds) -> dict:
+def c3_chain(chain: Table, trajectory: Mapping, th: ClaimThresholds) -> dict:
+    """Zero train error along the chain through the snapshots AND along the trajectory itself, read every
+    epoch (`trajectory`: the seed's collapses.json): snapshots 100 epochs apart miss a collapse between them,
+    so a clean chain alone does not show the drift along the zero-loss manifold the paper pictures."""
     train_error, loss, grad = (np.asarray(chain[k]) for k in ("train_error", "train_loss", "grad_norm"))
     nodes = np.asarray(chain["node_epochs"])
+    between = [dip for dip in trajectory["collapses"] if nodes[0] < dip["epoch"] <= nodes[-1]]
+    chain_clean = connects(train_error.max(), th.zero_error)
 
     def change(values: np.ndarray, segment: int) -> float:
         return float(np.ptp(values[segment]))
@@ -174,7 +179,12 @@ def c3_chain(chain: Table, th: ClaimThresholds) -> dict:
     first_loss, last_loss = change(loss, 0), change(loss, -1)
     first_grad, last_grad = change(grad, 0), change(grad, -1)
     quantities = {
+        "chain_keeps_zero_error": chain_clean,
+        "trajectory_keeps_zero_error": not between,
         "max_train_error": float(train_error.max()),
+        "collapses_between_points": len(between),
+        "lowest_collapse_between_points": min((dip["train_acc"] for dip in between), default=None),
+        "collapse_level": trajectory["level"],
         "segments": len(nodes) - 1,
         "first_segment": [int(nodes[0]), int(nodes[1])],
         "last_segment": [int(nodes[-2]), int(nodes[-1])],
@@ -184,7 +194,8 @@ def c3_chain(chain: Table, th: ClaimThresholds) -> dict:
         "last_segment_grad_norm_change": last_grad,
     }
     holds = (
-        connects(train_error.max(), th.zero_error)
+        chain_clean
+        and not between
         and first_loss >= th.change_ratio * last_loss
         and first_grad >= th.change_ratio * last_grad
     )
@@ -326,8 +337,9 @@ CLAIMS = {
     ),
     "C3": Claim(
         "C3",
-        "the chain through the snapshots keeps train error at zero; its first segment changes loss and "
-        "gradient norm much more than its last",
+        "the chain through the snapshots keeps train error at zero, and so does the trajectory between them "
+        "(no collapse below points.train_acc − points.collapse_margin from point 1 to point 2); the chain's first "
+        "segment changes loss and gradient norm much more than its last",
         "train error zero along 585→700→…→2300→2402",
         ("zero_error", "change_ratio"),
     ),
@@ -455,6 +467,7 @@ class SeedTables:
     segment: Table
     chain: Table
     polyline: Table
+    collapses: Mapping
 
 
 @dataclass(frozen=True)
@@ -471,12 +484,14 @@ class PairTables:
 def evaluate_claims(
     points: Mapping[int, Mapping],
     histories: Mapping[int, Table],
+    collapses: Mapping[int, Mapping],
     seeds: Mapping[int, SeedTables],
     pairs: Mapping[tuple[int, int], PairTables],
     th: ClaimThresholds,
 ) -> list[dict]:
-    """C1–C4 and S1 for every seed of `points`, C5, C6 and A1 for every pair of consecutive seeds (when there
-    are two). A seed without tables must be one that never generalised: it is listed as not grokked."""
+    """C1–C4 and S1 for every seed of `points` (with its history, for C1, and its collapses.json, for C3),
+    C5, C6 and A1 for every pair of consecutive seeds (when there are two). A seed without tables must be one
+    that never generalised: it is listed as not grokked."""
     units: dict[str, dict[str, Callable[[ClaimThresholds], dict]]] = {name: {} for name in CLAIMS}
     for seed, record in sorted(points.items()):
         name = f"seed{seed}"
@@ -487,7 +502,7 @@ def evaluate_claims(
                 units[claim][name] = _without_tables({seed: record}, claim, name)
         else:
             units["C2"][name] = partial(c2_segment, tables.segment)
-            units["C3"][name] = partial(c3_chain, tables.chain)
+            units["C3"][name] = partial(c3_chain, tables.chain, collapses[seed])
             units["C4"][name] = partial(c4_polyline, tables.polyline, tables.segment)
             units["S1"][name] = partial(s1_sharpness, tables.segment)
     for a, b in itertools.pairwise(sorted(points)):

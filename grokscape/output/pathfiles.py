@@ -1,7 +1,11 @@
 """The HDF5 file of one evaluated path: `results/paths/{kind}/{A}__{B}.h5`.
 
-Datasets `t`, `train_loss`, `train_error`, `val_loss`, `val_error`, `grad_norm` (1-D over t;
-for chains, shape (segments, n_points), plus `node_epochs`); fitted curves also hold
+Datasets `t`, `train_loss`, `train_error`, `val_loss`, `val_error`, `grad_norm`, `train_ce`,
+`val_ce`, `l2` (1-D over t; for chains, shape (segments, n_points), plus `node_epochs`). The losses:
+`*_ce` is the cross-entropy, `l2` = (weight_decay/2)·‖w‖², and `*_loss` the training objective,
+`*_ce + l2` where the weight decay is a loss term (SGD's coupled decay, the paper's) and `*_ce`
+alone where it is decoupled from the gradient (AdamW); the root attribute `l2_in_loss` says which.
+`grad_norm` and the sharpness are of that same objective. Fitted curves also hold
 `controls/{k}/{param}` (the control points, endpoints included) and `fit_loss` (per epoch, over all
 rounds), and the attributes `fit_rounds`, `fit_epochs` and `connected` (docs/fitting.md).
 Segments and fitted curves measured with `paths.sharpness_points` > 0 also hold, 1-D over

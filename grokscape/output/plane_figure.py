@@ -13,13 +13,8 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from mpl_toolkits.axes_grid1 import make_axes_locatable
 
-from grokscape.output.plotting import Style, save
+from grokscape.output.plotting import Style, loss_label, save
 
-PANELS = (
-    ("train_loss", "train loss (CE + L2), log scale"),
-    ("train_error", "train error"),
-    ("val_error", "validation error"),
-)
 LABELS = ("A", "θ", "B")
 
 
@@ -28,7 +23,8 @@ def plane_figure(columns: Mapping[str, np.ndarray], attrs: Mapping, path: str, s
     x, y, curve, controls = columns["x"], columns["y"], columns["curve"], columns["controls"]
     height = 4.6 * (y[-1] - y[0]) / (x[-1] - x[0])  # panels drawn to scale, 4.6 inches wide
     fig, axes = plt.subplots(1, 3, figsize=(16, min(max(height, 2.5), 6) + 0.8))
-    for ax, (name, title) in zip(axes, PANELS, strict=True):
+    titles = (f"train {loss_label(attrs)}, log scale", "train error", "validation error")
+    for ax, name, title in zip(axes, ("train_loss", "train_error", "val_error"), titles, strict=True):
         values = columns[name]
         if name == "train_loss":  # spans orders of magnitude from the valley to the barrier
             levels = np.geomspace(values.min(), values.max(), 25)

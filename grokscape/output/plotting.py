@@ -16,7 +16,16 @@ from grokscape.numerics.data import Dataset
 from grokscape.planning.path_names import connects
 from grokscape.storage import atomic_write
 
-PANELS = (("loss", "loss (CE + L2)"), ("error", "error (1 − accuracy)"), ("grad_norm", "mean stochastic grad norm"))
+
+def loss_label(attrs: Mapping) -> str:
+    """The name of a table's `*_loss` columns, from its `l2_in_loss` attribute: the training objective is
+    cross-entropy + (weight_decay/2)·‖w‖² under SGD's coupled decay, the cross-entropy alone under AdamW's."""
+    return "loss (CE + L2)" if attrs["l2_in_loss"] else "loss (CE; decoupled decay, no L2 term)"
+
+
+def panels(attrs: Mapping) -> tuple[tuple[str, str], ...]:
+    """(column stem, axis label) of the three panels of a path: loss, error, gradient norm."""
+    return (("loss", loss_label(attrs)), ("error", "error (1 − accuracy)"), ("grad_norm", "mean stochastic grad norm"))
 
 
 @dataclass(frozen=True)
@@ -48,14 +57,38 @@ def _accuracy_axes(ax: plt.Axes, history: Mapping[str, np.ndarray], style: Style
     ax.set_ylim(-0.02, 1.02)
 
 
-def figure1(histories: Mapping[int, Mapping[str, np.ndarray]], dataset: Dataset, path: str, style: Style) -> None:
-    """Left: accuracy vs epoch for every seed. Right: the operation table, train vs validation cells."""
+def mark_collapses(ax: plt.Axes, record: Mapping, label: str, marker: str = "v") -> None:
+    """The collapses of one seed (its collapses.json): a marker at each dip's deepest epoch, and the level."""
+    ax.axhline(record["level"], color="k", lw=0.6, ls=":")
+    dips = record["collapses"]
+    epochs = [max(dip["epoch"], 1) for dip in dips]
+    ax.plot(epochs, [dip["train_acc"] for dip in dips], marker, color="k", mfc="none", ms=6, ls="none", label=label)
+
+
+def collapse_label(record: Mapping) -> str:
+    """How many dips below the level, and the lowest train accuracy after point 1."""
+    deepest = record["deepest_collapse"]
+    lowest = "" if deepest is None else f", lowest {deepest:.3g}"
+    return f"{len(record['collapses'])} collapses below {record['level']:.3g}{lowest}"
+
+
+def figure1(
+    histories: Mapping[int, Mapping[str, np.ndarray]],
+    collapses: Mapping[int, Mapping],
+    dataset: Dataset,
+    path: str,
+    style: Style,
+) -> None:
+    """Left: accuracy vs epoch for every seed, with the collapses after point 1 (train accuracy dipping below
+    the level of `points.collapse_margin`) marked. Right: the operation table, train vs validation cells."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for index, (seed, history) in enumerate(sorted(histories.items())):
         epochs = np.maximum(history["epoch"], 1)
         dash = ("-", "--", ":", "-.")[index % 4]
         left.plot(epochs, history["train_acc"], dash, color=style.train_color, label=f"train, seed {seed}")
         left.plot(epochs, history["val_acc"], dash, color=style.val_color, label=f"validation, seed {seed}")
+        marker = ("v", "^", "s", "D")[index % 4]
+        mark_collapses(left, collapses[seed], f"seed {seed}: {collapse_label(collapses[seed])}", marker)
     left.set_xscale("log")
     left.set(xlabel="epoch", ylabel="accuracy", ylim=(-0.02, 1.02), title="accuracy")
     left.legend(fontsize=8)
@@ -71,11 +104,13 @@ def figure1(histories: Mapping[int, Mapping[str, np.ndarray]], dataset: Dataset,
 def figure3(
     histories: Mapping[int, Mapping[str, np.ndarray]],
     points: Mapping[int, Mapping],
+    collapses: Mapping[int, Mapping],
     snapshots: Mapping[int, Sequence[int]],
     path: str,
     style: Style,
 ) -> None:
-    """Accuracy vs epoch with the saved snapshots as red circles and points 1 and 2 marked, per seed."""
+    """Accuracy vs epoch with the saved snapshots as red circles, points 1 and 2 and the collapses (black
+    triangles) marked, per seed: what the chain through the snapshots sees, and what happens between them."""
     seeds = sorted(histories)
     fig, axes = plt.subplots(1, len(seeds), figsize=(5.5 * len(seeds), 4), squeeze=False)
     for ax, seed in zip(axes[0], seeds, strict=True):
@@ -100,7 +135,8 @@ def figure3(
                     fontsize=8,
                     transform=ax.get_xaxis_transform(),
                 )
-        ax.set_title(f"seed {seed}: snapshots (red circles)")
+        mark_collapses(ax, collapses[seed], collapse_label(collapses[seed]))
+        ax.set_title(f"seed {seed}: snapshots (red circles), collapses (triangles)")
         ax.legend(fontsize=8, loc="lower right")
     save(fig, path, style)
 
@@ -109,10 +145,10 @@ def _panel_values(columns: Mapping[str, np.ndarray], panel: str, split: str) -> 
     return columns[f"{split}_{panel}"] if panel != "grad_norm" else columns["grad_norm"]
 
 
-def path_panels(axes: Sequence[plt.Axes], columns: Mapping[str, np.ndarray], style: Style) -> None:
-    """Loss (cross-entropy + L2, and cross-entropy alone dashed), error and gradient norm vs t."""
+def path_panels(axes: Sequence[plt.Axes], columns: Mapping[str, np.ndarray], attrs: Mapping, style: Style) -> None:
+    """Loss (the objective; where it holds the L2 term, cross-entropy alone dashed), error and gradient norm vs t."""
     t = columns["t"]
-    for ax, (panel, ylabel) in zip(axes, PANELS, strict=True):
+    for ax, (panel, ylabel) in zip(axes, panels(attrs), strict=True):
         splits = ("train",) if panel == "grad_norm" else ("train", "val")
         for split in splits:
             color = style.train_color if split == "train" else style.val_color
@@ -120,7 +156,7 @@ def path_panels(axes: Sequence[plt.Axes], columns: Mapping[str, np.ndarray], sty
             if panel == "grad_norm":
                 name = "train minibatches"
             ax.plot(t, _panel_values(columns, panel, split), color=color, lw=1.8, label=name)
-            if panel == "loss":
+            if panel == "loss" and attrs["l2_in_loss"]:
                 ax.plot(t, columns[f"{split}_ce"], color=color, lw=1, ls="--", label=f"{name} cross-entropy only")
         ax.set(xlabel="t", ylabel=ylabel)
     axes[0].set_yscale("log")
@@ -141,7 +177,7 @@ def path_figure(paths: Sequence[tuple[Mapping[str, np.ndarray], Mapping]], path:
     n_panels = 4 if curvature else 3
     fig, axes = plt.subplots(len(paths), n_panels, figsize=(4.7 * n_panels, 3.6 * len(paths)), squeeze=False)
     for row, (columns, attrs) in zip(axes, paths, strict=True):
-        path_panels(row[:3], columns, style)
+        path_panels(row[:3], columns, attrs, style)
         if curvature and "sharpness_t" in columns:
             sharpness_panel(row[3], columns["sharpness_t"], columns)
             row[3].set_xlabel("t")
@@ -232,12 +268,12 @@ def figure4(columns: Mapping[str, np.ndarray], attrs: Mapping, path: str, style:
     n_segments = len(nodes) - 1
     for row, segment in enumerate((0, n_segments - 1)):
         axes = [fig.add_subplot(grid[row, i]) for i in range(3)]
-        path_panels(axes, {k: v[segment] for k, v in columns.items() if k != "node_epochs"}, style)
+        path_panels(axes, {k: v[segment] for k, v in columns.items() if k != "node_epochs"}, attrs, style)
         axes[0].set_title(f"segment {segment + 1}/{n_segments}: epoch {nodes[segment]} → {nodes[segment + 1]}")
         axes[1].legend(fontsize=7)
     position = (columns["t"] + np.arange(n_segments)[:, None]).reshape(-1)
     strips = [fig.add_subplot(grid[2, i]) for i in range(3)]
-    for ax, (panel, ylabel) in zip(strips, PANELS, strict=True):
+    for ax, (panel, ylabel) in zip(strips, panels(attrs), strict=True):
         for split in ("train",) if panel == "grad_norm" else ("train", "val"):
             color = style.train_color if split == "train" else style.val_color
             ax.plot(position, _panel_values(columns, panel, split).reshape(-1), color=color, lw=1)
@@ -264,7 +300,8 @@ def alignment_figure(
         label = f"{pair}, {'aligned' if aligned else 'raw'}"
         for ax, metric in zip(axes, ("train_error", "val_error", "train_loss"), strict=True):
             ax.plot(columns["t"], columns[metric], color=color, ls="-" if aligned else "--", lw=1.6, label=label)
-    for ax, ylabel in zip(axes, ("train error", "validation error", "train loss (CE + L2)"), strict=True):
+    labels = ("train error", "validation error", f"train {loss_label(paths[0][1])}")
+    for ax, ylabel in zip(axes, labels, strict=True):
         ax.set(xlabel="t", ylabel=ylabel)
     axes[2].set_yscale("log")
     fig.suptitle(

@@ -28,6 +28,11 @@ class Thresholds:
         return cls(settings["points"]["train_acc"], settings["points"]["val_acc"])
 
 
+# The `points` settings that define points 1 and 2 (and so shape training); `points.collapse_margin`
+# only reads the history afterwards.
+THRESHOLD_KEYS = ("train_acc", "val_acc")
+
+
 def reached(accuracy: float, threshold: float) -> bool:
     return accuracy >= threshold
 
@@ -100,3 +105,40 @@ def read_record(path: str | Path) -> dict:
 @cache
 def _read_record(path: str, mtime_ns: int, size: int) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def collapses(epochs: Sequence[int], train_acc: Sequence[float], memorized: int | None, level: float) -> list[dict]:
+    """Every dip of train accuracy below `level` after point 1 (epoch `memorized`), as {"epoch", "train_acc"}
+    at its deepest epoch (the first of equally deep ones): consecutive epochs below `level` are one dip."""
+    if memorized is None:
+        return []
+    found, dip = [], None
+    for epoch, accuracy in zip(epochs, train_acc, strict=True):
+        if epoch <= memorized or accuracy >= level:
+            dip = None
+            continue
+        if dip is None:
+            dip = {"epoch": int(epoch), "train_acc": float(accuracy)}
+            found.append(dip)
+        elif accuracy < dip["train_acc"]:
+            dip.update(epoch=int(epoch), train_acc=float(accuracy))
+    return found
+
+
+def collapse_record(
+    epochs: Sequence[int], train_acc: Sequence[float], memorized: int | None, margin: float, threshold: float
+) -> dict:
+    """The content of collapses.json: the dips of train accuracy below `threshold` − `margin` after point 1
+    (`collapses`), and `deepest_collapse`, the lowest train accuracy after point 1 (None without a point 1
+    or any epoch after it), whether or not it dips below the level."""
+    level = threshold - margin
+    after = [
+        float(acc) for epoch, acc in zip(epochs, train_acc, strict=True) if memorized is not None and epoch > memorized
+    ]
+    return {
+        "memorized": memorized,
+        "margin": margin,
+        "level": level,
+        "collapses": collapses(epochs, train_acc, memorized, level),
+        "deepest_collapse": min(after) if after else None,
+    }

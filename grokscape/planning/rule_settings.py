@@ -14,6 +14,8 @@ from grokscape.planning.path_names import CHAIN, FITTED_KINDS
 TRAINING_SECTIONS = ("task", "model", "points", "device", "train")
 # the seeds of a run and their grouping: the training rules take them as params of their own
 SEED_KEYS = ("train.seeds", "train.seeds_per_job")
+# read from the history after training (rule collapses), so it shapes no training run
+HISTORY_KEYS = ("points.collapse_margin",)
 # the objective that path evaluation, sharpness and planes measure: its weight decay and minibatches
 OBJECTIVE_KEYS = ("weight_decay", "batch_size")
 
@@ -50,7 +52,7 @@ class RuleSettings:
 
     def training(self) -> dict:
         """Everything that shapes one seed's training run (not the list of seeds, nor their grouping)."""
-        return self.sections(*TRAINING_SECTIONS, leave_out=SEED_KEYS)
+        return self.sections(*TRAINING_SECTIONS, leave_out=SEED_KEYS + HISTORY_KEYS)
 
     def path(self, kind: str) -> dict:
         """What shapes a path's evaluation (and fitting): the objective, the t grid, the curve's section, the
@@ -74,9 +76,9 @@ class RuleSettings:
         return self._with_train(self.sections("model", "device", "sharpness"), ("optimizer", "lr", *OBJECTIVE_KEYS))
 
     def plane(self) -> dict:
-        """What shapes a plane: its grid, the objective and the device; the curve itself arrives as the input
-        path file, so a refitted curve reruns its plane."""
-        return self._with_train(self.sections("model", "device", "planes"), OBJECTIVE_KEYS)
+        """What shapes a plane: its grid, the objective (the optimizer says whether the decay is in the loss)
+        and the device; the curve itself arrives as the input path file, so a refitted curve reruns its plane."""
+        return self._with_train(self.sections("model", "device", "planes"), ("optimizer", *OBJECTIVE_KEYS))
 
     def knobs(self, settings: Mapping) -> list[str]:
         """The speed and memory knobs ("section.key") of the sections of `settings`: a job reads them from the

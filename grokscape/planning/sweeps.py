@@ -17,6 +17,7 @@ import jsonschema
 
 from grokscape.errors import ConfigError
 from grokscape.planning.configuration import describe_error, inert_keys, problem_errors, without_keys
+from grokscape.planning.points import THRESHOLD_KEYS
 
 SWEEPS = ("train_fraction", "weight_decay", "init_scale", "weight_norm", "interventions")
 RUN_SECTIONS = ("task", "model", "train", "points", "device")
@@ -58,7 +59,7 @@ def base_settings(config: Mapping) -> dict:
     main = {**config, "train": {k: v for k, v in config["train"].items() if k not in ("seeds", "seeds_per_job")}}
     base = {section: _layered(main[section], [layer.get(section, {}) for layer in layers]) for section in PROBLEM}
     base["train"]["max_epochs"] = sweeps["max_epochs"]
-    return {**base, "points": dict(config["points"]), "device": config["device"]}
+    return {**base, "points": {key: config["points"][key] for key in THRESHOLD_KEYS}, "device": config["device"]}
 
 
 def _layered(section: Mapping, layers: list[Mapping]) -> dict:
