@@ -40,7 +40,7 @@ from grokscape.numerics.landscape import Objective, path_metrics  # noqa: E402
 from grokscape.numerics.model import ModelShape, init_params  # noqa: E402
 
 SHAPE = ModelShape.from_config(PAPER)
-OBJECTIVE = Objective(SHAPE.n_heads, 0.001, 512)
+OBJECTIVE = Objective(SHAPE.n_heads, 0.001, 512, True)
 
 
 def main() -> None:

@@ -325,7 +325,7 @@ def main() -> None:
     dataset = make_dataset("mul", SHAPE.p, 0.5, 0)
     n_train, n_val, n_total = dataset.train_index.numel(), dataset.val_index.numel(), dataset.c.numel()
     params = init_params(SHAPE, 0)
-    objective = Objective(SHAPE.n_heads, SETTINGS.weight_decay, SETTINGS.batch_size)
+    objective = Objective(SHAPE.n_heads, SETTINGS.weight_decay, SETTINGS.batch_size, SETTINGS.optimizer == "sgd")
     # The paper's main curve: a one-bend polyline between two seeds' weights, bend off the midpoint.
     controls = initial_controls(init_params(SHAPE, 0), init_params(SHAPE, 1), 3)
     controls = {k: v.clone() for k, v in controls.items()}

@@ -44,7 +44,7 @@ from grokscape.numerics.sharpness import SharpnessSettings, hessian_product, obj
 from grokscape.output.checkpoints import load_checkpoint, saved_epochs  # noqa: E402
 
 SHAPE = ModelShape.from_config(PAPER)
-OBJECTIVE = Objective(n_heads=4, weight_decay=0.001, batch_size=512)
+OBJECTIVE = Objective(n_heads=4, weight_decay=0.001, batch_size=512, l2_in_loss=True)
 DATASET = make_dataset("mul", 97, 0.5, 0)
 
 

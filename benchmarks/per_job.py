@@ -41,7 +41,7 @@ from grokscape.numerics.training import FullEvaluator, TrainSettings, make_optim
 
 SHAPE = ModelShape.from_config(PAPER)
 SETTINGS = TrainSettings.from_config(PAPER)
-OBJECTIVE = Objective(SHAPE.n_heads, SETTINGS.weight_decay, SETTINGS.batch_size)
+OBJECTIVE = Objective(SHAPE.n_heads, SETTINGS.weight_decay, SETTINGS.batch_size, SETTINGS.optimizer == "sgd")
 FIT_EPOCHS = 3  # per timed call of `fit_curves`
 
 

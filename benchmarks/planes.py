@@ -31,7 +31,7 @@ from grokscape.numerics.model import ModelShape, init_params  # noqa: E402
 from grokscape.numerics.planes import grid_axes, plane_metrics, plane_through  # noqa: E402
 
 SHAPE = ModelShape.from_config(PAPER)
-OBJECTIVE = Objective(n_heads=4, weight_decay=0.001, batch_size=512)
+OBJECTIVE = Objective(n_heads=4, weight_decay=0.001, batch_size=512, l2_in_loss=True)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from grokscape.numerics.landscape import Objective, path_metrics, paths_metrics
 from grokscape.numerics.training import train_seed
 
 DATA, SHAPE, SETTINGS, THRESHOLDS = tiny_problem()  # its seeds grok on every CPU (tests/tiny.yaml)
-OBJECTIVE = Objective(4, 1.0, 512)
+OBJECTIVE = Objective(4, 1.0, 512, False)  # AdamW's objective: no L2 term
 CPU = torch.device("cpu")
 # The paper's recipe for polylines with the L2 term off, a resume state every 100 epochs and one round.
 RECIPE = paper(FitSettings, "polyline", l2=0.0, checkpoint_every=100, max_rounds=1)

@@ -27,7 +27,7 @@ pytestmark = [
 
 
 def test_path_metrics_and_fits_run_on_the_gpu_and_agree_with_the_cpu():
-    shape, objective = ModelShape(13, 16, 2, 32), Objective(2, 0.01, 40)
+    shape, objective = ModelShape(13, 16, 2, 32), Objective(2, 0.01, 40, True)
     dataset = make_dataset("mul", 13, 0.6, 0)
     start, end = init_params(shape, 0), init_params(shape, 1)
     cuda = torch.device("cuda")

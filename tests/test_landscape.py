@@ -11,7 +11,7 @@ from grokscape.numerics.landscape import Objective, forward_metrics, path_metric
 from grokscape.numerics.model import ModelShape, init_params
 
 SHAPE = ModelShape(13, 16, 2, 32)
-OBJECTIVE = Objective(n_heads=2, weight_decay=0.01, batch_size=40)
+OBJECTIVE = Objective(n_heads=2, weight_decay=0.01, batch_size=40, l2_in_loss=True)
 
 
 @pytest.fixture(scope="module")

@@ -80,7 +80,7 @@ def test_initialisation_depends_on_seed_only():
 
 def test_nanda_initialisation_has_the_stated_scales_and_zero_biases():
     """Nanda et al.'s init: residual-stream matrices N(0, 1/d_model), the unembedding N(0, 1/p), biases 0."""
-    shape = ModelShape(97)
+    shape = ModelShape(97, 128, 4, 512)
     params, again = init_params(shape, 0, "nanda"), init_params(shape, 0, "nanda")
     assert all(torch.equal(params[k], again[k]) for k in params)  # seeded
     assert {k: tuple(v.shape) for k, v in params.items()} == shape.shapes()

@@ -208,7 +208,7 @@ def test_each_rule_depends_on_the_settings_that_shape_it_and_on_no_knob():
     train = tiny_config()["train"]
     assert polyline["train"] == {k: train[k] for k in ("batch_size", "optimizer", "weight_decay")}
     assert settings.sharpness()["train"]["lr"] == train["lr"] and "t_chunk" not in settings.sharpness()["sharpness"]
-    assert settings.plane()["train"] == {k: train[k] for k in ("batch_size", "weight_decay")}
+    assert settings.plane()["train"] == {k: train[k] for k in ("batch_size", "optimizer", "weight_decay")}
     assert "sweeps" not in settings.run_record() and list(settings.path("segment")) == sorted(settings.path("segment"))
 
 

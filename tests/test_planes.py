@@ -22,7 +22,7 @@ from grokscape.numerics.planes import (
 from grokscape.output.pathfiles import read_controls, write_path
 
 SHAPE = ModelShape(13, 16, 2, 32)
-OBJECTIVE = Objective(n_heads=2, weight_decay=0.01, batch_size=40)
+OBJECTIVE = Objective(n_heads=2, weight_decay=0.01, batch_size=40, l2_in_loss=True)
 
 
 def flat(params, index=None):

@@ -8,7 +8,7 @@ from io import StringIO
 import pandas as pd
 import pytest
 import torch
-from conftest import paper
+from conftest import paper, tiny_config
 
 from grokscape.numerics.data import make_dataset
 from grokscape.numerics.model import ModelShape
@@ -37,7 +37,8 @@ def test_a_finished_run_is_read_as_the_workflow_records_it(built_workflow, tmp_p
     setup_study.collect(built_workflow, "tiny", "test", folder=tmp_path)
     frame = setup_study.table(tmp_path)
     assert list(frame["seed"]) == [0, 1] and frame["finished"].all()
-    assert set(frame["variant"]) == {"optimizer=adamw, lr=0.03, weight_decay=1.0"}
+    tiny = tiny_config()["train"]
+    assert set(frame["variant"]) == {f"optimizer=adamw, lr={tiny['lr']}, weight_decay={tiny['weight_decay']}"}
     for row in frame.itertuples():
         run = built_workflow / f"results/seed{row.seed}"
         points = json.loads((run / "points.json").read_text())

@@ -41,7 +41,7 @@ class Objective:
     n_heads: int
     weight_decay: float
     batch_size: int
-    l2_in_loss: bool = True
+    l2_in_loss: bool  # SGD's coupled decay is a loss term, AdamW's decoupled decay is not
 
     @property
     def l2_coefficient(self) -> float:

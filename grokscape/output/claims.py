@@ -467,7 +467,6 @@ class SeedTables:
     segment: Table
     chain: Table
     polyline: Table
-    collapses: Mapping
 
 
 @dataclass(frozen=True)
