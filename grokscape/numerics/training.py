@@ -7,6 +7,9 @@ One seed is a group of one. Stacking fills a GPU that one small model leaves idl
 
 After every epoch the whole train and validation sets are evaluated (one forward pass over
 the table), so points 1 and 2 are exact epochs and their weights are saved exactly.
+
+A run may also start from saved weights instead of an initialisation (`Fork`): the children of one
+snapshot, each with its own minibatch order, for the instability analysis (docs/instability.md).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,7 +36,7 @@ from grokscape.numerics.model import (
     squared_norm,
     token_tables,
 )
-from grokscape.numerics.resume import LoopState, fingerprint
+from grokscape.numerics.resume import LoopState, digest, fingerprint
 from grokscape.planning.points import Thresholds, reached
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,24 @@ class TrainSettings:
     grad_clip: float | None = 5.0
     init_scale: float = 1.0
     weight_norm: float | None = None
+
+
+@dataclass(frozen=True)
+class Fork:
+    """Where a stacked run starts other than at its initialisation: one model's weights saved at `epoch`,
+    copied to every member. Member m draws its minibatch orders from `torch.Generator().manual_seed(s)`
+    after discarding the `d` permutations already drawn, `orders[m] = (s, d)`: (the parent's seed, the
+    spawn epoch) continues the parent's own order, (another seed, 0) starts a new one. The optimizer starts
+    afresh, which continues the parent exactly only for a stateless one (SGD without momentum)."""
+
+    epoch: int
+    weights: Params
+    orders: Mapping[int, tuple[int, int]]
+
+    def stamp(self) -> dict:
+        """What identifies the fork in a resume state's fingerprint."""
+        orders = {str(member): list(order) for member, order in self.orders.items()}
+        return {"epoch": self.epoch, "weights": digest(self.weights), "orders": orders}
 
 
 @dataclass
@@ -171,6 +192,15 @@ def train_epoch(
             project_to_sphere(params, settings.weight_norm)
 
 
+def order_generator(seed: int, drawn: int, n_train: int) -> torch.Generator:
+    """The minibatch-order generator of a run seeded `seed` after `drawn` epochs: a run draws one
+    permutation of its `n_train` training examples per epoch."""
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(drawn):
+        torch.randperm(n_train, generator=generator)
+    return generator
+
+
 def train_seed(
     dataset: Dataset,
     shape: ModelShape,
@@ -192,18 +222,22 @@ def train_seeds(
     seeds: Sequence[int],
     device: torch.device,
     resume_path: str | Path | None = None,
+    fork: Fork | None = None,
 ) -> dict[int, TrainResult]:
     """Train `seeds` together as one stacked model (or resume an identical earlier attempt).
 
     A seed that has grokked (plus `epochs_after_grok`), diverged or reached `max_epochs` leaves the
-    stack, so the others go on at the cost of the seeds still training.
+    stack, so the others go on at the cost of the seeds still training. With a `fork`, `seeds` are its
+    members, which start from its weights at its epoch (the first row of their histories) and count
+    epochs on from there; a point already reached there is reached at that epoch.
     """
     seeds = list(seeds)
     dataset = dataset.to(device)
     evaluate = FullEvaluator(dataset, shape.n_heads)
     train = dataset.subset(dataset.train_index)
     n_train = dataset.train_index.numel()
-    generators = {seed: torch.Generator().manual_seed(seed) for seed in seeds}
+    order_of = fork.orders if fork else {seed: (seed, 0) for seed in seeds}
+    generators = {seed: order_generator(*order_of[seed], n_train) for seed in seeds}
     # How long to train does not change the trajectory, so a longer run may resume a shorter one.
     trajectory = {k: v for k, v in asdict(settings).items() if k not in ("max_epochs", "epochs_after_grok")}
     stamp = fingerprint(
@@ -214,14 +248,15 @@ def train_seeds(
             "seeds": seeds,
             "split": dataset.train_index.tolist(),
             "device": device.type,
+            **({"fork": fork.stamp()} if fork else {}),
         }
     )
     runs = {seed: _SeedRun() for seed in seeds}
     resume = LoopState(resume_path, stamp)
     state = resume.load()
     if state is None:
-        epoch, alive = 0, seeds
-        inits = [initial_params(shape, settings, seed) for seed in seeds]
+        epoch, alive = fork.epoch if fork else 0, seeds
+        inits = [fork.weights if fork else initial_params(shape, settings, seed) for seed in seeds]
         stacked = {name: torch.stack([init[name] for init in inits]) for name in shape.shapes()}
     else:
         tensors, meta = state
@@ -233,9 +268,12 @@ def train_seeds(
     params = {k: v.to(device).requires_grad_() for k, v in stacked.items()}
     optimizer = make_optimizer(list(params.values()), settings)
     if state is None:
-        _record(runs, alive, 0, evaluate(params), params)
-        for index, seed in enumerate(seeds):
-            runs[seed].snapshots[0] = _copy(params, index)
+        metrics = evaluate(params)
+        _record(runs, alive, epoch, metrics, params)
+        for index, seed in enumerate(alive):
+            runs[seed].snapshots[epoch] = _copy(params, index)  # where it starts, whatever it reaches there
+            _update_points(runs[seed], seed, epoch, metrics[:, index], params, index, settings, thresholds)
+        params, optimizer, alive = _drop_finished(runs, alive, epoch, params, optimizer, settings)
     else:
         resume.restore(tensors, optimizer, [generators[seed] for seed in alive])
 
@@ -251,10 +289,7 @@ def train_seeds(
         if epoch % settings.snapshot_every == 0:
             rate = (epoch - start_epoch) / (time.perf_counter() - started)
             _log_progress(alive, epoch, metrics, rate, settings, runs)
-        keep = [index for index, seed in enumerate(alive) if not runs[seed].done(epoch, settings)]
-        if len(keep) < len(alive):
-            params, optimizer = _keep_models(params, optimizer, keep, settings)
-            alive = [alive[index] for index in keep]
+        params, optimizer, alive = _drop_finished(runs, alive, epoch, params, optimizer, settings)
         if epoch % settings.snapshot_every == 0 and alive:
             points = {str(seed): _points_of(run) for seed, run in runs.items()}
             resume.save(
@@ -302,6 +337,22 @@ def _record(runs: dict[int, _SeedRun], alive: list[int], epoch: int, metrics: np
         row = (epoch, *metrics[:, index], weight_norms[index])
         for name, value in zip(HISTORY_COLUMNS, row, strict=True):
             runs[seed].history[name].append(float(value))
+
+
+def _drop_finished(
+    runs: dict[int, _SeedRun],
+    alive: list[int],
+    epoch: int,
+    params: Params,
+    optimizer: torch.optim.Optimizer,
+    settings: TrainSettings,
+) -> tuple[Params, torch.optim.Optimizer, list[int]]:
+    """The stack without the seeds that are done after `epoch`: weights, optimizer and the seeds left."""
+    keep = [index for index, seed in enumerate(alive) if not runs[seed].done(epoch, settings)]
+    if len(keep) == len(alive):
+        return params, optimizer, alive
+    params, optimizer = _keep_models(params, optimizer, keep, settings)
+    return params, optimizer, [alive[index] for index in keep]
 
 
 def _keep_models(
