@@ -46,8 +46,8 @@ rule configuration_table:
         mem_mb=500,
         runtime=5,
     params:
-        # the default run's settings: the sweeps (not part of it) rerun nothing here
-        settings=settings(*(section for section in SHAPING if section != "sweeps")),
+        # the default run's settings: the sweeps and the instability analysis (not part of it) rerun nothing here
+        settings=settings(*(section for section in SHAPING if section not in ("sweeps", "instability"))),
         code=script_code("write_configuration.py"),
     script:
         "../workflow_scripts/write_configuration.py"
