@@ -18,8 +18,8 @@ from grokscape.errors import ConfigError
 from grokscape.numerics.data import Dataset
 from grokscape.numerics.model import Params
 from grokscape.numerics.training import Fork, TrainResult, train_seeds
+from grokscape.planning.children import Child, optimizer_state
 from grokscape.planning.endpoints import Endpoint
-from grokscape.planning.instability import Child, optimizer_state
 from grokscape.seed_jobs import write_run_files
 
 log = logging.getLogger(__name__)

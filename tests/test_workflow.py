@@ -194,6 +194,13 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("sweeps", "max_epochs", 10): set(),
     ("sweeps", "val_acc", 0.9): set(),
     ("sweeps", "seeds_per_job", 2): set(),
+    # nor is the instability analysis (tests/test_instability_workflow.py holds what its settings rerun of it)
+    ("instability", "children", 3): set(),
+    ("instability", "spawn_epochs", (0,)): set(),  # lists as tuples here, to be keys
+    ("instability", "replay", True): set(),
+    ("instability", "order_seed", 1): set(),
+    ("instability", "grok_tolerance", 0.5): set(),
+    ("instability", "parents", (1,)): set(),
     # speed and memory knobs (schema: x-changes-results: false) rerun nothing
     ("paths", "t_chunk", 4): set(),
     ("polyline", "checkpoint_every", 10): set(),
@@ -209,7 +216,7 @@ def test_changed_setting_reruns_exactly_what_depends_on_it(workflow_copy, sectio
     if key is None:
         config[section] = value
     else:
-        config[section][key] = value
+        config[section][key] = list(value) if isinstance(value, tuple) else value
     (workflow_copy / "config.yaml").write_text(yaml.safe_dump(config))
     assert set(jobs_planned(workflow_copy)) == CONFIG_EDITS[section, key, value]
 
@@ -348,6 +355,11 @@ CODE_EDITS = {  # (library module or script under workflow_scripts/, edit): rule
     # the start-up check: what it decides reaches the jobs through their params, so its code reruns none
     ("grokscape/planning/configuration.py", "code"): set(),
     ("grokscape/output/sweep_tables.py", "code"): set(),
+    ("grokscape/child_jobs.py", "code"): set(),  # the instability analysis' code: nothing of the default run
+    ("grokscape/planning/instability.py", "code"): set(),
+    ("grokscape/planning/children.py", "code"): set(),
+    ("grokscape/numerics/instability.py", "code"): set(),
+    ("grokscape/output/instability_tables.py", "code"): set(),
 }
 
 

@@ -7,7 +7,7 @@ from grokscape.numerics.data import load_dataset
 from grokscape.numerics.devices import resolve_device
 from grokscape.numerics.instability import barriers, segment_tables
 from grokscape.output.checkpoints import load_checkpoint
-from grokscape.output.instability_tables import child_row, pair_row, planned_pairs, write_instability
+from grokscape.output.instability_tables import MEASURES, child_row, pair_row, planned_pairs, write_instability
 from grokscape.scripting import job, job_settings
 from grokscape.storage import read_attrs, read_json, read_table
 
@@ -19,6 +19,7 @@ with job(snakemake) as log:
     for history, points, weights in zip(inputs.histories, inputs.points, inputs.checkpoints, strict=True):
         children.append(child_row(read_table(history), read_attrs(history), read_json(points)))
         checkpoints[children[-1]["spawn"], children[-1]["child"]] = weights
+    children.sort(key=lambda row: row["spawn_epoch"])  # spawn epochs in time order, children in theirs
     pairs = planned_pairs(children, parent_points["memorized"])
     measured = [pair for pair in pairs if pair.measured]
     ends = [
@@ -35,7 +36,11 @@ with job(snakemake) as log:
         for pair in pairs
     ]
     for row in rows:
-        log.info("%s", row)
+        log.info(
+            "spawned at %s: children %d and %d at %s (epochs %s, %s): barriers of train error %.4f, validation error "
+            "%.4f, cross-entropy %.4f; distance %.4g",
+            *(row[k] for k in ("spawn", "child_a", "child_b", "at", "epoch_a", "epoch_b", *MEASURES)),
+        )
     attrs = {
         "parent": parent,
         "memorized": parent_points["memorized"],

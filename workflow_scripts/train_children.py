@@ -5,7 +5,7 @@ from grokscape.child_jobs import spawn_epoch, train_children
 from grokscape.numerics.data import load_dataset
 from grokscape.numerics.devices import resolve_device
 from grokscape.output.checkpoints import load_checkpoint
-from grokscape.planning.instability import Child
+from grokscape.planning.children import Child
 from grokscape.scripting import job
 from grokscape.storage import read_json
 

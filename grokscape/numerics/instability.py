@@ -25,7 +25,8 @@ BARRIERS = {"train_error_barrier": "train_error", "val_error_barrier": "val_erro
 
 
 def barrier_over_mean_of_ends(values: np.ndarray) -> float:
-    """max over t − (value at t = 0 + value at t = 1) / 2 (Frankle et al.); zero for a straight or dipping path."""
+    """max over t − (value at t = 0 + value at t = 1) / 2 (Frankle et al.). Never negative (the ends lie on the
+    path); between unequal ends it counts half their gap even along a straight rise."""
     values = np.asarray(values, dtype=np.float64)
     return float(values.max() - (values[0] + values[-1]) / 2)
 

@@ -237,6 +237,7 @@ def train_seeds(
     train = dataset.subset(dataset.train_index)
     n_train = dataset.train_index.numel()
     order_of = fork.orders if fork else {seed: (seed, 0) for seed in seeds}
+    word = "child" if fork else "seed"  # what the log calls a member
     generators = {seed: order_generator(*order_of[seed], n_train) for seed in seeds}
     # How long to train does not change the trajectory, so a longer run may resume a shorter one.
     trajectory = {k: v for k, v in asdict(settings).items() if k not in ("max_epochs", "epochs_after_grok")}
@@ -272,7 +273,7 @@ def train_seeds(
         _record(runs, alive, epoch, metrics, params)
         for index, seed in enumerate(alive):
             runs[seed].snapshots[epoch] = _copy(params, index)  # where it starts, whatever it reaches there
-            _update_points(runs[seed], seed, epoch, metrics[:, index], params, index, settings, thresholds)
+            _update_points(runs[seed], (word, seed), epoch, metrics[:, index], params, index, settings, thresholds)
         params, optimizer, alive = _drop_finished(runs, alive, epoch, params, optimizer, settings)
     else:
         resume.restore(tensors, optimizer, [generators[seed] for seed in alive])
@@ -285,10 +286,10 @@ def train_seeds(
         metrics = evaluate(params)
         _record(runs, alive, epoch, metrics, params)
         for index, seed in enumerate(alive):
-            _update_points(runs[seed], seed, epoch, metrics[:, index], params, index, settings, thresholds)
+            _update_points(runs[seed], (word, seed), epoch, metrics[:, index], params, index, settings, thresholds)
         if epoch % settings.snapshot_every == 0:
             rate = (epoch - start_epoch) / (time.perf_counter() - started)
-            _log_progress(alive, epoch, metrics, rate, settings, runs)
+            _log_progress(word, alive, epoch, metrics, rate, settings, runs)
         params, optimizer, alive = _drop_finished(runs, alive, epoch, params, optimizer, settings)
         if epoch % settings.snapshot_every == 0 and alive:
             points = {str(seed): _points_of(run) for seed, run in runs.items()}
@@ -303,7 +304,7 @@ def train_seeds(
 
 def _update_points(
     run: _SeedRun,
-    seed: int,
+    member: tuple[str, int],
     epoch: int,
     metrics: np.ndarray,
     params: Params,
@@ -311,20 +312,21 @@ def _update_points(
     settings: TrainSettings,
     thresholds: Thresholds,
 ) -> None:
-    """After an epoch: divergence, points 1 and 2, and the snapshots of one seed (model `index`)."""
+    """After an epoch: divergence, points 1 and 2, and the snapshots of one seed (model `index`; `member`, as
+    the log names it: ("seed", 3) or ("child", 1))."""
     if not math.isfinite(metrics[0]):
         log.error(
-            "seed %d diverged (non-finite training loss) at epoch %d: lower train.lr or train.grad_clip", seed, epoch
+            "%s %d diverged (non-finite training loss) at epoch %d: lower train.lr or train.grad_clip", *member, epoch
         )
         run.diverged = epoch
         return
     new_point = False
     if run.memorized is None and reached(metrics[1], thresholds.train_acc):
         run.memorized, new_point = epoch, True
-        log.info("seed %d memorised the training set at epoch %d", seed, epoch)
+        log.info("%s %d memorised the training set at epoch %d", *member, epoch)
     if run.grokked is None and reached(metrics[3], thresholds.val_acc):
         run.grokked, new_point = epoch, True
-        log.info("seed %d generalised (grokked) at epoch %d", seed, epoch)
+        log.info("%s %d generalised (grokked) at epoch %d", *member, epoch)
     if new_point or epoch % settings.snapshot_every == 0 or run.done(epoch, settings):
         run.snapshots[epoch] = _copy(params, index)
 
@@ -374,11 +376,13 @@ def _copy(params: Params, index: int) -> Params:
     return {k: v[index].detach().to("cpu", copy=True) for k, v in params.items()}
 
 
-def _log_progress(alive: list[int], epoch: int, metrics: np.ndarray, rate: float, settings, runs) -> None:
-    """One line per seed still training (one line in all for a large group)."""
+def _log_progress(word: str, alive: list[int], epoch: int, metrics: np.ndarray, rate: float, settings, runs) -> None:
+    """One line per seed (`word`: or child) still training (one line in all for a large group)."""
     if len(alive) > 8:
         grokked = sum(runs[seed].grokked is not None for seed in alive)
-        log.info("epoch %d: %d seeds training, %d of them grokked | %.1f epochs/s", epoch, len(alive), grokked, rate)
+        log.info(
+            "epoch %d: %d %ss training, %d of them grokked | %.1f epochs/s", epoch, len(alive), word, grokked, rate
+        )
         return
     for index, seed in enumerate(alive):
         grokked = runs[seed].grokked
@@ -386,7 +390,8 @@ def _log_progress(alive: list[int], epoch: int, metrics: np.ndarray, rate: float
         eta = (end - epoch) / rate if rate > 0 else float("nan")
         train_loss, train_acc, val_loss, val_acc = metrics[:, index]
         log.info(
-            "seed %d epoch %d: train acc %.4f loss %.4f | val acc %.4f loss %.4f | %.1f epochs/s | ETA%s %.0f s",
+            "%s %d epoch %d: train acc %.4f loss %.4f | val acc %.4f loss %.4f | %.1f epochs/s | ETA%s %.0f s",
+            word,
             seed,
             epoch,
             train_acc,

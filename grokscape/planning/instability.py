@@ -14,25 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from grokscape.errors import ConfigError
+from grokscape.planning.children import Child
 from grokscape.planning.job_groups import group_members, seed_groups
 
 SPAWN_PATTERN = r"mem|grok|e[0-9]+"
 CHILDREN_PATTERN = r"child[0-9]+|children[0-9]+-[0-9]+"
 POINT_NAMES = ("mem", "grok")
-
-
-@dataclass(frozen=True)
-class Child:
-    """One child of every spawn epoch: its number, the seed of its minibatch orders, whether it replays
-    the parent (order seed = the parent's seed, its generator advanced as the parent's was)."""
-
-    index: int
-    order_seed: int
-    replay: bool = False
-
-    def draws_before(self, spawn_epoch: int) -> int:
-        """Permutations its order generator has drawn before the spawn epoch's first step (one per epoch)."""
-        return spawn_epoch if self.replay else 0
 
 
 @dataclass(frozen=True)
@@ -115,10 +102,3 @@ def plan_instability(config: Mapping, group_size: int) -> InstabilityPlan:
 def child_records(children: Sequence[Child]) -> list[dict]:
     """Children as plain records: a job's params, and the attributes of its files."""
     return [asdict(child) for child in children]
-
-
-def optimizer_state(train: Mapping) -> str:
-    """What a child's optimizer starts from at the spawn epoch: "none" for a stateless optimizer (SGD without
-    momentum, the paper's), so the fork continues the parent exactly; otherwise "restarted", since the
-    momentum or Adam's moments are not saved with the parent's snapshots."""
-    return "none" if train["optimizer"] == "sgd" and not train["momentum"] else "restarted"
