@@ -45,7 +45,10 @@ def instability_figure(
             if parent.get(key) is not None:
                 ax.axvline(parent[key], color="k", ls=dash, lw=1, alpha=0.6, label=label)
         ax.set_xlabel("spawn epoch k")
-        ax.legend(fontsize=7)
+    (handles, labels), (more_handles, more_labels) = (ax.get_legend_handles_labels() for ax in (loss, distance))
+    loss.legend(handles + more_handles, labels + more_labels, fontsize=7)  # the distance (own axis) in one legend
+    errors.legend(fontsize=7)
+    epochs.legend(fontsize=7)
     fig.suptitle(f"seed {parent['seed']}: children spawned at epoch k with other minibatch orders")
     fig.tight_layout()
     save(fig, path, style)
