@@ -33,6 +33,19 @@ def tiny_config() -> dict:
     return check_config(base, REPO / "schemas" / "config.schema.yaml")
 
 
+@functools.cache
+def tiny_problem() -> tuple:
+    """The tiny configuration's dataset, model shape, training settings and point thresholds, for tests that
+    train without Snakemake: one source, so they grok exactly when the workflow's tiny runs do."""
+    from grokscape.numerics.data import make_dataset
+    from grokscape.settings import model_shape, thresholds, train_settings
+
+    config = tiny_config()
+    task = config["task"]
+    dataset = make_dataset(task["operation"], task["p"], task["train_fraction"], task["data_seed"])
+    return dataset, model_shape(config), train_settings(config), thresholds(config)
+
+
 def new_workdir(path: Path, overrides: dict | None = None) -> Path:
     """A working directory holding config.yaml (the tiny one, plus `overrides` per section)."""
     path.mkdir(parents=True, exist_ok=True)
@@ -56,8 +69,11 @@ def local_environment() -> dict[str, str]:
     return {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run real Snakemake on the repository's Snakefile in `workdir`; stdout holds stderr too."""
+def snakemake(
+    workdir: Path, *args: str, check: bool = True, timeout: int = 1800, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run real Snakemake on the repository's Snakefile in `workdir` (with `env` added to its environment);
+    stdout holds stderr too."""
     command = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
     result = subprocess.run(
         command,
@@ -66,7 +82,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600)
         text=True,
         timeout=timeout,
         cwd=workdir,
-        env=local_environment(),
+        env={**local_environment(), **(env or {})},
     )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-6000:]}")

@@ -4,25 +4,22 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_problem
 
 from grokscape.fit_settings import fit_l2
 from grokscape.numerics import resume
 from grokscape.numerics.curves import coefficients
-from grokscape.numerics.data import make_dataset
 from grokscape.numerics.fitting import FitSettings, fit_curve, fit_curves, lr_factor
 from grokscape.numerics.landscape import Objective, path_metrics
-from grokscape.numerics.model import ModelShape
-from grokscape.numerics.training import TrainSettings, train_seed
-from grokscape.planning.points import Thresholds
+from grokscape.numerics.training import train_seed
 
-SHAPE = ModelShape(23, 32, 4, 128)
-DATA = make_dataset("mul", 23, 0.7, 0)
+DATA, SHAPE, SETTINGS, THRESHOLDS = tiny_problem()  # its seeds grok on every CPU (tests/tiny.yaml)
 OBJECTIVE = Objective(4, 1.0, 512)
 CPU = torch.device("cpu")
 
 
 def _endpoints():
-    run = train_seed(DATA, SHAPE, TrainSettings("adamw", 0.03, 1.0, 512, 3000, 0, 50), Thresholds(), 1, CPU)
+    run = train_seed(DATA, SHAPE, replace(SETTINGS, epochs_after_grok=0), THRESHOLDS, 1, CPU)
     return run.snapshots[run.memorized], run.snapshots[run.grokked]
 
 

@@ -1,7 +1,10 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import tiny_problem
 
 from grokscape.numerics import training
 from grokscape.numerics.clipping import clip_each_model
@@ -10,25 +13,27 @@ from grokscape.numerics.model import ModelShape, forward, init_params, squared_n
 from grokscape.numerics.training import FullEvaluator, TrainSettings, initial_params, train_seed, train_seeds
 from grokscape.planning.points import Thresholds
 
+# A small problem for the mechanics of training (stacking, resuming, clipping), which need no grokking...
 SHAPE = ModelShape(23, 32, 4, 128)
 DATA = make_dataset("mul", 23, 0.7, 0)
-SETTINGS = TrainSettings("adamw", 0.03, 1.0, 512, 3000, 20, 50)
 CPU = torch.device("cpu")
+# ...and the tiny configuration's problem where a run must grok: it does so on every CPU (tests/tiny.yaml).
+TINY_DATA, TINY_SHAPE, TINY_SETTINGS, TINY_THRESHOLDS = tiny_problem()
 
 
 @pytest.fixture(scope="module")
 def uninterrupted():
-    return train_seed(DATA, SHAPE, SETTINGS, Thresholds(), 1, CPU)
+    return train_seed(TINY_DATA, TINY_SHAPE, TINY_SETTINGS, TINY_THRESHOLDS, 1, CPU)
 
 
 def test_tiny_run_memorises_then_groks_with_exact_point_checkpoints(uninterrupted):
-    result = uninterrupted
+    result, thresholds = uninterrupted, TINY_THRESHOLDS
     h = result.history
     assert h["epoch"][0] == 0 and np.all(np.diff(h["epoch"]) == 1)
     assert 0 < result.memorized < result.grokked  # C1 in miniature
-    assert h["train_acc"][result.memorized] == 1.0 and h["train_acc"][result.memorized - 1] < 1.0
-    assert h["val_acc"][result.grokked] == 1.0 and h["val_acc"][result.grokked - 1] < 1.0
-    assert h["epoch"][-1] == result.grokked + SETTINGS.epochs_after_grok
+    assert h["train_acc"][result.memorized] >= thresholds.train_acc > h["train_acc"][result.memorized - 1]
+    assert h["val_acc"][result.grokked] >= thresholds.val_acc > h["val_acc"][result.grokked - 1]
+    assert h["epoch"][-1] == result.grokked + TINY_SETTINGS.epochs_after_grok
     assert {result.memorized, result.grokked, 0, 50} <= set(result.snapshots)
     assert np.all(h["weight_norm"] > 0)
 
@@ -53,11 +58,11 @@ def test_run_that_never_groks_finishes_with_its_history():
 
 def test_resumed_run_equals_uninterrupted_run(uninterrupted, tmp_path, caplog):
     state = tmp_path / "state.h5"
-    stopped = TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 120})
-    partial = train_seed(DATA, SHAPE, stopped, Thresholds(), 1, CPU, resume_path=state)
+    stopped = replace(TINY_SETTINGS, max_epochs=120)
+    partial = train_seed(TINY_DATA, TINY_SHAPE, stopped, TINY_THRESHOLDS, 1, CPU, resume_path=state)
     assert state.exists() and partial.history["epoch"][-1] == 120
     caplog.set_level("INFO")
-    resumed = train_seed(DATA, SHAPE, SETTINGS, Thresholds(), 1, CPU, resume_path=state)
+    resumed = train_seed(TINY_DATA, TINY_SHAPE, TINY_SETTINGS, TINY_THRESHOLDS, 1, CPU, resume_path=state)
     assert "resuming seeds [1] from epoch 100" in caplog.text
     for name, values in uninterrupted.history.items():
         np.testing.assert_array_equal(resumed.history[name], values, err_msg=name)
