@@ -20,6 +20,7 @@ include: "rules/report.smk"
 include: "rules/sharpness.smk"
 include: "rules/alignment.smk"
 include: "rules/sweeps.smk"
+include: "rules/instability.smk"
 
 
 localrules:

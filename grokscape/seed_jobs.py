@@ -37,27 +37,22 @@ def train_group(
     shape, thresholds = ModelShape.from_config(config), Thresholds.from_config(config)
     results = train_seeds(dataset, shape, TrainSettings.from_config(config), thresholds, seeds, device, resume_path)
     for seed, result in results.items():
-        _write_seed_files(folder, seed, result, thresholds, attrs, shape if keep_weights else None)
+        member = Path(folder) / f"seed{seed}"
+        write_run_files(member, result, thresholds, {"seed": seed, **attrs}, shape if keep_weights else None)
+        log.info("seed %d: memorised at epoch %s, grokked at epoch %s", seed, result.memorized, result.grokked)
     Path(resume_path).unlink(missing_ok=True)
 
 
-def _write_seed_files(
-    folder: str | Path,
-    seed: int,
-    result: TrainResult,
-    thresholds: Thresholds,
-    attrs: Mapping[str, Any],
-    shape: ModelShape | None,
+def write_run_files(
+    folder: Path, result: TrainResult, thresholds: Thresholds, attrs: Mapping[str, Any], shape: ModelShape | None
 ) -> None:
-    """Write seed `seed`'s history (with `attrs` and its points as attributes), its points and, given the
-    model's `shape`, its checkpoints."""
-    folder = Path(folder) / f"seed{seed}"
+    """Write one run's history (with `attrs` and its points as attributes), its points and, given the model's
+    `shape`, its saved weights into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     h = result.history
     points = {**points_record(h["epoch"], h["train_acc"], h["val_acc"], thresholds), "diverged": result.diverged}
-    attrs = {"seed": seed, **attrs, "memorized": points["memorized"], "grokked": points["grokked"]}
+    attrs = {**attrs, "memorized": points["memorized"], "grokked": points["grokked"]}
     write_table(folder / "history.h5", h, attrs)
     if shape is not None:
         write_checkpoints(folder / "checkpoints.h5", result.snapshots, {**attrs, **vars(shape)})
     write_json(folder / "points.json", points)
-    log.info("seed %d: memorised at epoch %s, grokked at epoch %s", seed, points["memorized"], points["grokked"])

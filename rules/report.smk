@@ -50,7 +50,7 @@ rule configuration_table:
         mem_mb=500,
         runtime=5,
     params:
-        # the default run's settings: the sweeps (not part of it) rerun nothing here
+        # the default run's settings: the sweeps and the instability analysis (not part of it) rerun nothing here
         settings=SETTINGS.run_record(),
         code=script_code("write_configuration.py"),
     script:

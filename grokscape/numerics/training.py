@@ -10,6 +10,9 @@ the table), so points 1 and 2 are exact epochs and their weights are saved exact
 evaluation is the epoch's one read-back to the host (metrics and weight norms of every seed in one
 transfer); the steps within an epoch never wait for the host. Initial weights and every seed's
 minibatch order are drawn on the CPU from CPU generators, so they are the same on every device.
+
+A run may also start from saved weights instead of an initialisation (`Fork`): the children of one
+snapshot, each with its own minibatch order, for the instability analysis (docs/instability.md).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from grokscape.numerics.model import (
     squared_norm,
     token_tables,
 )
-from grokscape.numerics.resume import LoopState, fingerprint
+from grokscape.numerics.resume import LoopState, digest, fingerprint
 from grokscape.planning.configuration import section_values
 from grokscape.planning.points import Thresholds, reached
 
@@ -70,6 +73,24 @@ class TrainSettings:
     def from_config(cls, settings: Mapping) -> TrainSettings:
         """From the checked configuration's `train` section (or a rule's settings), less the seeds."""
         return cls(**section_values(settings, "train", cls.__dataclass_fields__))
+
+
+@dataclass(frozen=True)
+class Fork:
+    """Where a stacked run starts other than at its initialisation: one model's weights saved at `epoch`,
+    copied to every member. Member m draws its minibatch orders from a CPU generator seeded `s`
+    after discarding the `d` permutations already drawn, `orders[m] = (s, d)`: (the parent's seed, the
+    spawn epoch) continues the parent's own order, (another seed, 0) starts a new one. The optimizer starts
+    afresh, which continues the parent exactly only for a stateless one (SGD without momentum)."""
+
+    epoch: int
+    weights: Params
+    orders: Mapping[int, tuple[int, int]]
+
+    def stamp(self) -> dict:
+        """What identifies the fork in a resume state's fingerprint."""
+        orders = {str(member): list(order) for member, order in self.orders.items()}
+        return {"epoch": self.epoch, "weights": digest(self.weights), "orders": orders}
 
 
 @dataclass
@@ -208,6 +229,15 @@ def train_epoch(
             project_to_sphere(params, settings.weight_norm)
 
 
+def order_generator(seed: int, drawn: int, n_train: int, sampling: str) -> torch.Generator:
+    """The minibatch-order generator of a run seeded `seed` after `drawn` epochs: a run draws one epoch's
+    order of its `n_train` training examples per epoch (`epoch_order`)."""
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    for _ in range(drawn):
+        epoch_order(n_train, generator, sampling)
+    return generator
+
+
 def train_seed(
     dataset: Dataset,
     shape: ModelShape,
@@ -229,11 +259,14 @@ def train_seeds(
     seeds: Sequence[int],
     device: torch.device,
     resume_path: str | Path | None = None,
+    fork: Fork | None = None,
 ) -> dict[int, TrainResult]:
     """Train `seeds` together as one stacked model (or resume an identical earlier attempt).
 
     A seed that has grokked (plus `epochs_after_grok`), diverged or reached `max_epochs` leaves the
-    stack, so the others go on at the cost of the seeds still training.
+    stack, so the others go on at the cost of the seeds still training. With a `fork`, `seeds` are its
+    members, which start from its weights at its epoch (the first row of their histories) and count
+    epochs on from there; a point already reached there is reached at that epoch.
     """
     seeds = list(seeds)
     dataset = dataset.to(device)
@@ -245,7 +278,9 @@ def train_seeds(
             f"train.sampling: drop_last with train.batch_size {settings.batch_size} above the {n_train} training "
             "examples leaves no minibatch; lower train.batch_size or use shuffle"
         )
-    generators = {seed: torch.Generator(device="cpu").manual_seed(seed) for seed in seeds}
+    order_of = fork.orders if fork else {seed: (seed, 0) for seed in seeds}
+    word = "child" if fork else "seed"  # what the log calls a member
+    generators = {seed: order_generator(*order_of[seed], n_train, settings.sampling) for seed in seeds}
     # How long to train does not change the trajectory, so a longer run may resume a shorter one.
     trajectory = {k: v for k, v in asdict(settings).items() if k not in ("max_epochs", "epochs_after_grok")}
     stamp = fingerprint(
@@ -256,14 +291,15 @@ def train_seeds(
             "seeds": seeds,
             "split": dataset.train_index.tolist(),
             "device": device.type,
+            **({"fork": fork.stamp()} if fork else {}),
         }
     )
     runs = {seed: _SeedRun() for seed in seeds}
     resume = LoopState(resume_path, stamp)
     state = resume.load()
     if state is None:
-        epoch, alive = 0, seeds
-        inits = [initial_params(shape, settings, seed) for seed in seeds]
+        epoch, alive = fork.epoch if fork else 0, seeds
+        inits = [fork.weights if fork else initial_params(shape, settings, seed) for seed in seeds]
         stacked = {name: torch.stack([init[name] for init in inits]) for name in shape.shapes()}
     else:
         tensors, meta = state
@@ -275,8 +311,12 @@ def train_seeds(
     params = {k: v.to(device).requires_grad_() for k, v in stacked.items()}
     optimizer = make_optimizer(list(params.values()), settings)
     if state is None:
-        _record(runs, alive, 0, _epoch_metrics(evaluate, params))
-        _snapshot(runs, alive, 0, params, list(range(len(alive))))
+        metrics = _epoch_metrics(evaluate, params)
+        _record(runs, alive, epoch, metrics)
+        for index, seed in enumerate(alive):
+            _update_points(runs[seed], (word, seed), epoch, metrics[:, index], settings, thresholds)
+        _snapshot(runs, alive, epoch, params, list(range(len(alive))))  # where it starts, whatever it reaches there
+        params, optimizer, alive = _drop_finished(runs, alive, epoch, params, optimizer, settings)
     else:
         resume.restore(tensors, optimizer, [generators[seed] for seed in alive])
 
@@ -290,16 +330,13 @@ def train_seeds(
         saved = [
             index
             for index, seed in enumerate(alive)
-            if _update_points(runs[seed], seed, epoch, metrics[:, index], settings, thresholds)
+            if _update_points(runs[seed], (word, seed), epoch, metrics[:, index], settings, thresholds)
         ]
         _snapshot(runs, alive, epoch, params, saved)
         if epoch % settings.snapshot_every == 0:
             rate = (epoch - start_epoch) / (time.perf_counter() - started)
-            _log_progress(alive, epoch, metrics, rate, settings, runs)
-        keep = [index for index, seed in enumerate(alive) if not runs[seed].done(epoch, settings)]
-        if len(keep) < len(alive):
-            params, optimizer = _keep_models(params, optimizer, keep, settings)
-            alive = [alive[index] for index in keep]
+            _log_progress(word, alive, epoch, metrics, rate, settings, runs)
+        params, optimizer, alive = _drop_finished(runs, alive, epoch, params, optimizer, settings)
         if epoch % settings.snapshot_every == 0 and alive:
             points = {str(seed): _points_of(run) for seed, run in runs.items()}
             resume.save(
@@ -312,23 +349,29 @@ def train_seeds(
 
 
 def _update_points(
-    run: _SeedRun, seed: int, epoch: int, metrics: np.ndarray, settings: TrainSettings, thresholds: Thresholds
+    run: _SeedRun,
+    member: tuple[str, int],
+    epoch: int,
+    metrics: np.ndarray,
+    settings: TrainSettings,
+    thresholds: Thresholds,
 ) -> bool:
-    """After an epoch: divergence and points 1 and 2 of one seed; whether this epoch's weights are one of its
-    snapshots (a point, a multiple of `snapshot_every`, or its last epoch)."""
+    """After an epoch: divergence and points 1 and 2 of one seed (`member`, as the log names it: ("seed", 3) or
+    ("child", 1)); whether this epoch's weights are one of its snapshots (a point, a multiple of
+    `snapshot_every`, or its last epoch)."""
     if not math.isfinite(metrics[0]):
         log.error(
-            "seed %d diverged (non-finite training loss) at epoch %d: lower train.lr or train.grad_clip", seed, epoch
+            "%s %d diverged (non-finite training loss) at epoch %d: lower train.lr or train.grad_clip", *member, epoch
         )
         run.diverged = epoch
         return False
     new_point = False
     if run.memorized is None and reached(metrics[1], thresholds.train_acc):
         run.memorized, new_point = epoch, True
-        log.info("seed %d memorised the training set at epoch %d", seed, epoch)
+        log.info("%s %d memorised the training set at epoch %d", *member, epoch)
     if run.grokked is None and reached(metrics[3], thresholds.val_acc):
         run.grokked, new_point = epoch, True
-        log.info("seed %d generalised (grokked) at epoch %d", seed, epoch)
+        log.info("%s %d generalised (grokked) at epoch %d", *member, epoch)
     return new_point or epoch % settings.snapshot_every == 0 or run.done(epoch, settings)
 
 
@@ -358,6 +401,22 @@ def _snapshot(runs: dict[int, _SeedRun], alive: list[int], epoch: int, params: P
         runs[alive[index]].snapshots[epoch] = {name: value[position] for name, value in chosen.items()}
 
 
+def _drop_finished(
+    runs: dict[int, _SeedRun],
+    alive: list[int],
+    epoch: int,
+    params: Params,
+    optimizer: torch.optim.Optimizer,
+    settings: TrainSettings,
+) -> tuple[Params, torch.optim.Optimizer, list[int]]:
+    """The stack without the seeds that are done after `epoch`: weights, optimizer and the seeds left."""
+    keep = [index for index, seed in enumerate(alive) if not runs[seed].done(epoch, settings)]
+    if len(keep) == len(alive):
+        return params, optimizer, alive
+    params, optimizer = _keep_models(params, optimizer, keep, settings)
+    return params, optimizer, [alive[index] for index in keep]
+
+
 def _keep_models(
     params: Params, optimizer: torch.optim.Optimizer, keep: list[int], settings: TrainSettings
 ) -> tuple[Params, torch.optim.Optimizer]:
@@ -373,11 +432,13 @@ def _keep_models(
     return kept, new_optimizer
 
 
-def _log_progress(alive: list[int], epoch: int, metrics: np.ndarray, rate: float, settings, runs) -> None:
-    """One line per seed still training (one line in all for a large group)."""
+def _log_progress(word: str, alive: list[int], epoch: int, metrics: np.ndarray, rate: float, settings, runs) -> None:
+    """One line per seed (`word`: or child) still training (one line in all for a large group)."""
     if len(alive) > 8:
         grokked = sum(runs[seed].grokked is not None for seed in alive)
-        log.info("epoch %d: %d seeds training, %d of them grokked | %.1f epochs/s", epoch, len(alive), grokked, rate)
+        log.info(
+            "epoch %d: %d %ss training, %d of them grokked | %.1f epochs/s", epoch, len(alive), word, grokked, rate
+        )
         return
     for index, seed in enumerate(alive):
         grokked = runs[seed].grokked
@@ -385,7 +446,8 @@ def _log_progress(alive: list[int], epoch: int, metrics: np.ndarray, rate: float
         eta = (end - epoch) / rate if rate > 0 else float("nan")
         train_loss, train_acc, val_loss, val_acc = metrics[:4, index]
         log.info(
-            "seed %d epoch %d: train acc %.4f loss %.4f | val acc %.4f loss %.4f | %.1f epochs/s | ETA%s %.0f s",
+            "%s %d epoch %d: train acc %.4f loss %.4f | val acc %.4f loss %.4f | %.1f epochs/s | ETA%s %.0f s",
+            word,
             seed,
             epoch,
             train_acc,

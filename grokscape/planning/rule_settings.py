@@ -86,5 +86,6 @@ class RuleSettings:
         return sorted(f"{section}.{key}" for section, key in self.knob_keys if section in settings)
 
     def run_record(self) -> dict:
-        """The default run's settings, for the configuration table: the sweeps (not part of it) rerun nothing there."""
-        return self.sections(*(section for section in self.shaping if section != "sweeps"))
+        """The default run's settings, for the configuration table: the sweeps and the instability analysis (not
+        part of it) rerun nothing there."""
+        return self.sections(*(section for section in self.shaping if section not in ("sweeps", "instability")))
