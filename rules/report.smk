@@ -55,4 +55,3 @@ rule configuration_table:
         code=script_code("write_configuration.py"),
     script:
         "../workflow_scripts/write_configuration.py"
-

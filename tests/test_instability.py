@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import paper
 
 from grokscape.errors import ConfigError
 from grokscape.numerics.data import make_dataset
@@ -26,12 +27,15 @@ SHAPE = ModelShape(23, 32, 4, 128)
 DATA = make_dataset("mul", 23, 0.7, 0)
 CPU = torch.device("cpu")
 # SGD without momentum, minibatches of 64 (six per epoch, so the order matters): a stateless optimizer.
-SGD = TrainSettings("sgd", 0.3, 0.003, 64, 60, 0, 20)
+SGD = paper(
+    TrainSettings, lr=0.3, weight_decay=0.003, batch_size=64, max_epochs=60, epochs_after_grok=0, snapshot_every=20
+)
+EXACT = Thresholds(1.0, 1.0)
 
 
 @pytest.fixture(scope="module")
 def parent():
-    return train_seed(DATA, SHAPE, SGD, Thresholds(), 0, CPU)
+    return train_seed(DATA, SHAPE, SGD, EXACT, 0, CPU)
 
 
 @pytest.mark.parametrize("spawn", [0, 20, 40])
@@ -39,7 +43,7 @@ def test_replay_child_retraces_its_parent_bit_for_bit(parent, spawn):
     """The fork is exact: the parent's weights at the spawn epoch, its own order seed with the generator
     advanced by the spawn epoch's permutations, and SGD without momentum (no optimizer state to lose)."""
     replay = Fork(spawn, parent.snapshots[spawn], {0: (0, spawn)})
-    child = train_seeds(DATA, SHAPE, SGD, Thresholds(), [0], CPU, fork=replay)[0]
+    child = train_seeds(DATA, SHAPE, SGD, EXACT, [0], CPU, fork=replay)[0]
     assert child.history["epoch"][0] == spawn and child.history["epoch"][-1] == SGD.max_epochs
     for name, values in child.history.items():
         np.testing.assert_array_equal(values, parent.history[name][spawn:], err_msg=name)
@@ -49,7 +53,7 @@ def test_replay_child_retraces_its_parent_bit_for_bit(parent, spawn):
 
 def test_children_with_other_order_seeds_part_from_their_parent_and_from_each_other(parent):
     fork = Fork(0, parent.snapshots[0], {1: (1001, 0), 2: (1002, 0)})
-    children = train_seeds(DATA, SHAPE, SGD, Thresholds(), [1, 2], CPU, fork=fork)
+    children = train_seeds(DATA, SHAPE, SGD, EXACT, [1, 2], CPU, fork=fork)
     losses = [children[c].history["train_loss"] for c in (1, 2)]
     assert losses[0][0] == losses[1][0] == parent.history["train_loss"][0]  # the same start
     assert not np.array_equal(losses[0], losses[1]) and not np.array_equal(losses[0], parent.history["train_loss"])
@@ -57,10 +61,18 @@ def test_children_with_other_order_seeds_part_from_their_parent_and_from_each_ot
 
 def test_child_spawned_where_it_has_grokked_stops_at_once():
     """A point reached at the spawn epoch is reached there; with epochs_after_grok 0 a grokked child is done."""
-    settings = TrainSettings("adamw", 0.03, 1.0, 512, 3000, 0, 50)
-    grokked = train_seed(DATA, SHAPE, settings, Thresholds(val_acc=0.3), 0, CPU)
+    settings = paper(
+        TrainSettings,
+        optimizer="adamw",
+        lr=0.03,
+        weight_decay=1.0,
+        max_epochs=3000,
+        epochs_after_grok=0,
+        snapshot_every=50,
+    )
+    grokked = train_seed(DATA, SHAPE, settings, Thresholds(1.0, 0.3), 0, CPU)
     fork = Fork(grokked.grokked, grokked.snapshots[grokked.grokked], {1: (1001, 0), 2: (1002, 0)})
-    children = train_seeds(DATA, SHAPE, settings, Thresholds(val_acc=0.3), [1, 2], CPU, fork=fork)
+    children = train_seeds(DATA, SHAPE, settings, Thresholds(1.0, 0.3), [1, 2], CPU, fork=fork)
     for child in children.values():
         assert child.grokked == grokked.grokked and list(child.history["epoch"]) == [grokked.grokked]
         assert list(child.snapshots) == [grokked.grokked]
@@ -116,17 +128,17 @@ def _pairs(*rows):
 def test_i1_needs_every_pair_spawned_from_point_1_on_without_barrier():
     connected = _pairs((0, 0.5, 0.6, 30.0), (100, 0.0, 0.005, 5.0), (500, 0.0, 0.0, 2.0))
     decided = i1_connected(connected, PARENT, TH)
-    assert decided["verdict"] == "holds" and decided["quantities"]["connected_from_spawn_epoch"] == 100
+    assert decided["state"] == "holds" and decided["quantities"]["connected_from_spawn_epoch"] == 100
     assert decided["quantities"]["spawn_epochs"] == [100, 500]  # spawn epoch 0 precedes point 1
-    assert i1_connected(_pairs((100, 0.0, 0.2, 5.0), (500, 0.0, 0.0, 2.0)), PARENT, TH)["verdict"] == "does not hold"
+    assert i1_connected(_pairs((100, 0.0, 0.2, 5.0), (500, 0.0, 0.0, 2.0)), PARENT, TH)["state"] == "fails"
 
 
 def test_i1_is_undecided_where_a_child_did_not_grok_and_no_pair_refutes_it():
     unknown = _pairs((100, np.nan, np.nan, np.nan), (500, 0.0, 0.0, 2.0))
     decided = i1_connected(unknown, PARENT, TH)
-    assert decided["verdict"] == "undecided" and "did not grok" in decided["reason"]
+    assert decided["state"] == "undecided" and "did not grok" in decided["reason"]
     refuted = _pairs((100, np.nan, np.nan, np.nan), (500, 0.3, 0.0, 2.0))
-    assert i1_connected(refuted, PARENT, TH)["verdict"] == "does not hold"
+    assert i1_connected(refuted, PARENT, TH)["state"] == "fails"
 
 
 def _grokking(*rows):
@@ -139,17 +151,17 @@ def test_i2_asks_whether_children_spawned_at_point_1_grok_with_their_parent():
         (0, 1, False, 1900, 2000), (100, 0, True, 1100, 1200), (100, 1, False, 1150, 1250), (100, 2, False, 1020, 1120)
     )
     decided = i2_time_sealed(sealed, PARENT, TH)
-    assert decided["verdict"] == "holds" and decided["quantities"]["largest_delay"] == 80
+    assert decided["state"] == "holds" and decided["quantities"]["largest_delay"] == 80
     assert decided["quantities"]["sealed_from_spawn_epoch"] == 100  # spawn epoch 0's child grokked 800 later
     late = _grokking((100, 1, False, 1250, 1350), (100, 2, False, 1100, 1200))
-    assert i2_time_sealed(late, PARENT, TH)["verdict"] == "does not hold"
+    assert i2_time_sealed(late, PARENT, TH)["state"] == "fails"
 
 
 def test_i2_is_undecided_where_a_child_spawned_at_point_1_never_grokked():
     never = _grokking((100, 1, False, None, 3000), (100, 2, False, 1100, 1200))
     decided = i2_time_sealed(never, PARENT, TH)
-    assert decided["verdict"] == "undecided" and "child 1 spawned at point 1 did not grok" in decided["reason"]
-    assert i2_time_sealed(never, {"memorized": 100, "grokked": None}, TH)["verdict"] == "undecided"
+    assert decided["state"] == "undecided" and "child 1 spawned at point 1 did not grok" in decided["reason"]
+    assert i2_time_sealed(never, {"memorized": 100, "grokked": None}, TH)["state"] == "undecided"
     elsewhere = _grokking((0, 1, False, 1100, 1200), (0, 2, False, 1100, 1200))
     assert "add mem to instability.spawn_epochs" in i2_time_sealed(elsewhere, PARENT, TH)["reason"]
 

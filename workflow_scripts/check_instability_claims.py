@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from grokscape.output.claims import claims_markdown
+from grokscape.output.claims_markdown import claims_markdown
 from grokscape.output.instability_claims import InstabilityThresholds, evaluate_instability_claims
 from grokscape.scripting import job
 from grokscape.storage import atomic_write, read_json, write_json

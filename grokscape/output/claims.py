@@ -70,7 +70,7 @@ def _unit(state: str, quantities: dict, reason: str = "", critical: Mapping | No
     }
 
 
-def _verdict(holds: bool | None, quantities: dict, reason: str = "", critical: Mapping | None = None) -> dict:
+def unit_verdict(holds: bool | None, quantities: dict, reason: str = "", critical: Mapping | None = None) -> dict:
     state = UNDECIDED if holds is None else HOLDS if holds else FAILS
     return _unit(state, quantities, reason, critical)
 
@@ -125,7 +125,7 @@ def c1_grokking(record: Mapping, history: Table, th: ClaimThresholds) -> dict:
     mem, grok = record["memorized"], record["grokked"]
     if mem is None:
         reason = f"the run never memorised within {record['last_epoch']} epochs"
-        return _verdict(None, {"memorized": None, "grokked": grok}, reason)
+        return unit_verdict(None, {"memorized": None, "grokked": grok}, reason)
     epochs = np.asarray(history["epoch"])
     val_acc = float(np.asarray(history["val_acc"])[np.flatnonzero(epochs == mem)[0]])
     quantities = {"memorized": mem, "grokked": grok, "val_acc_at_memorisation": val_acc}
@@ -134,7 +134,7 @@ def c1_grokking(record: Mapping, history: Table, th: ClaimThresholds) -> dict:
     ratio = _ratio(grok, mem)
     critical = {"grok_ratio": [ratio], "memorised_val_acc": [val_acc]}
     holds = ratio >= th.grok_ratio and val_acc <= th.memorised_val_acc
-    return _verdict(holds, {**quantities, "ratio": ratio}, critical=critical)
+    return unit_verdict(holds, {**quantities, "ratio": ratio}, critical=critical)
 
 
 def barrier(values: np.ndarray) -> float:
@@ -161,7 +161,7 @@ def c2_segment(segment: Table, th: ClaimThresholds) -> dict:
     }
     holds = height >= th.barrier and largest_rise <= th.monotone_tolerance and fraction <= th.grad_drop
     critical = {"barrier": [height], "monotone_tolerance": [largest_rise], "grad_drop": [fraction]}
-    return _verdict(holds, quantities, critical=critical)
+    return unit_verdict(holds, quantities, critical=critical)
 
 
 def c3_chain(chain: Table, trajectory: Mapping, th: ClaimThresholds) -> dict:
@@ -203,7 +203,7 @@ def c3_chain(chain: Table, trajectory: Mapping, th: ClaimThresholds) -> dict:
         "zero_error": [train_error.max()],
         "change_ratio": [_ratio(first_loss, last_loss), _ratio(first_grad, last_grad)],
     }
-    return _verdict(holds, quantities, critical=critical)
+    return unit_verdict(holds, quantities, critical=critical)
 
 
 def c4_polyline(polyline: Table, segment: Table, th: ClaimThresholds) -> dict:
@@ -216,8 +216,8 @@ def c4_polyline(polyline: Table, segment: Table, th: ClaimThresholds) -> dict:
     critical = {"zero_error": [worst], "good_val_error": [*np.unique(poly_val), *np.unique(seg_val)]}
     reason = _unconnected(polyline, th, "polyline 1→2")
     if reason:
-        return _verdict(None, quantities, reason, critical)
-    return _verdict(t_poly is not None and (t_seg is None or t_poly < t_seg), quantities, critical=critical)
+        return unit_verdict(None, quantities, reason, critical)
+    return unit_verdict(t_poly is not None and (t_seg is None or t_poly < t_seg), quantities, critical=critical)
 
 
 NEAR_HALF = 0.1  # C5: "near t = 0.5" is t within 0.5 ± this
@@ -244,10 +244,10 @@ def c5_two_memorisations(polyline: Table, th: ClaimThresholds) -> dict:
     critical = {"zero_error": [worst], "middle_val_error_fraction": [fraction]}
     reason = _unconnected(polyline, th, "polyline 1→1′")
     if reason:
-        return _verdict(None, quantities, reason, critical)
+        return unit_verdict(None, quantities, reason, critical)
     generalising = fraction <= th.middle_val_error_fraction
     wide = grad[best] < min(grad[0], grad[-1])
-    return _verdict(generalising and wide, quantities, critical=critical)
+    return unit_verdict(generalising and wide, quantities, critical=critical)
 
 
 def hills(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -279,15 +279,15 @@ def c6_two_generalisations(polyline: Table, th: ClaimThresholds) -> dict:
     }
     reason = _unconnected(polyline, th, "polyline 2→2′")
     if reason:
-        return _verdict(None, {**quantities, "max_train_error": worst}, reason, critical)
+        return unit_verdict(None, {**quantities, "max_train_error": worst}, reason, critical)
     symmetric = asymmetry is not None and left < 0.5 < right and asymmetry <= th.hill_symmetry
-    return _verdict(all(v <= th.flat_spread for v in spreads.values()) and symmetric, quantities, critical=critical)
+    return unit_verdict(all(v <= th.flat_spread for v in spreads.values()) and symmetric, quantities, critical=critical)
 
 
 def s1_sharpness(segment: Table, th: ClaimThresholds) -> dict:
     """Point 2 sits in a flatter minimum than point 1 by the Hessian's top eigenvalue (the segment's ends)."""
     if "top_eigenvalue" not in segment:
-        return _verdict(None, {}, "the segment 1→2 holds no sharpness (paths.sharpness_points is 0)")
+        return unit_verdict(None, {}, "the segment 1→2 holds no sharpness (paths.sharpness_points is 0)")
     value, converged = np.asarray(segment["top_eigenvalue"]), np.asarray(segment["eigenvalue_converged"], dtype=bool)
     ratio = _ratio(value[-1], value[0])
     quantities = {
@@ -298,8 +298,8 @@ def s1_sharpness(segment: Table, th: ClaimThresholds) -> dict:
     }
     if not (converged[0] and converged[-1]):
         reason = "the Lanczos iteration for the top Hessian eigenvalue at point 1 or 2 did not converge (sharpness.*)"
-        return _verdict(None, quantities, reason)
-    return _verdict(value[0] > 0 and ratio <= th.sharpness_ratio, quantities, critical={"sharpness_ratio": [ratio]})
+        return unit_verdict(None, quantities, reason)
+    return unit_verdict(value[0] > 0 and ratio <= th.sharpness_ratio, quantities, critical={"sharpness_ratio": [ratio]})
 
 
 def a1_aligned_generalisations(segment: Table, aligned: Table, th: ClaimThresholds) -> dict:
@@ -316,9 +316,9 @@ def a1_aligned_generalisations(segment: Table, aligned: Table, th: ClaimThreshol
             f"the alignment stopped at align.max_iterations = {unconverged[0]['iterations']} sweeps while still "
             "shortening the distance: an unfinished alignment decides nothing; raise align.max_iterations"
         )
-        return _verdict(None, quantities, reason)
+        return unit_verdict(None, quantities, reason)
     height = quantities["train_error_barrier_aligned"]
-    return _verdict(height < th.barrier, quantities, critical={"barrier": [height]})
+    return unit_verdict(height < th.barrier, quantities, critical={"barrier": [height]})
 
 
 CLAIMS = {

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from grokscape.output.claims import FAILS, HOLDS, UNDECIDED, Claim, decide
+from grokscape.output.claims import Claim, decide, unit_verdict
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ CLAIMS = {
         "children spawned at point 1 or later end, at their points 2, in one linearly connected region "
         "(no train- or validation-error barrier between any two)",
         "not in the paper; Frankle et al. (2020)'s instability analysis asked of grokking",
-        lambda th: {"zero_error": th.zero_error},
+        ("zero_error",),
         source="grokscape",
     ),
     "I2": Claim(
@@ -44,15 +45,10 @@ CLAIMS = {
         "the grokking epoch is sealed by point 1: children spawned there grok within grok_tolerance of the "
         "parent's time from point 1 to point 2 of the parent's own grokking epoch",
         "not in the paper; float rounding alone can move a tiny run's grokking epoch by hundreds of epochs",
-        lambda th: {"grok_tolerance": th.grok_tolerance},
+        ("grok_tolerance",),
         source="grokscape",
     ),
 }
-
-
-def _unit(holds: bool | None, quantities: dict, reason: str = "") -> dict:
-    verdict = UNDECIDED if holds is None else HOLDS if holds else FAILS
-    return {"verdict": verdict, "holds": holds, "reason": reason, "quantities": quantities}
 
 
 def onset(ok: pd.Series) -> int | None:
@@ -81,28 +77,29 @@ def i1_connected(pairs: pd.DataFrame, parent: Mapping[str, Any], th: Instability
         "max_distance": _max(measured["distance"]),
         "connected_from_spawn_epoch": onset(connected),
     }
+    critical = {"zero_error": [*measured["train_error_barrier"], *measured["val_error_barrier"]]}
     if late.empty:
         reason = (
             "no children spawned at or after the parent's point 1 (instability.spawn_epochs; or it never memorised)"
         )
-        return _unit(None, quantities, reason)
+        return unit_verdict(None, quantities, reason)
     if not _no_barrier(measured, th.zero_error).all():
-        return _unit(False, quantities)
+        return unit_verdict(False, quantities, critical=critical)
     if len(measured) < len(late):
         missing = late[late["train_error_barrier"].isna()].iloc[0]
         reason = (
             f"a child spawned at epoch {missing['spawn_epoch']} (pair {missing['child_a']}-{missing['child_b']}) "
             "did not grok by its last epoch (train.max_epochs), so its pair's barrier at point 2 is unknown"
         )
-        return _unit(None, quantities, reason)
-    return _unit(True, quantities)
+        return unit_verdict(None, quantities, reason, critical)
+    return unit_verdict(True, quantities, critical=critical)
 
 
 def i2_time_sealed(children: pd.DataFrame, parent: Mapping[str, Any], th: InstabilityThresholds) -> dict:
     """I2 for one parent (`parent`: its points.json), from its children table."""
     memorized, grokked = parent["memorized"], parent["grokked"]
     if memorized is None or grokked is None:
-        return _unit(None, {}, "the parent never memorised or never grokked within train.max_epochs")
+        return unit_verdict(None, {}, "the parent never memorised or never grokked within train.max_epochs")
     allowed = th.grok_tolerance * (grokked - memorized)
     ordinary = children[~children["replay"]]
     delay = (ordinary["grokked"] - grokked).abs()
@@ -116,17 +113,18 @@ def i2_time_sealed(children: pd.DataFrame, parent: Mapping[str, Any], th: Instab
         "largest_delay_fraction": _max(delay[spawned.index] / (grokked - memorized)),
         "sealed_from_spawn_epoch": onset((delay <= allowed).groupby(ordinary["spawn_epoch"]).all()),
     }
+    critical = {"grok_tolerance": list((delay[spawned.index] / (grokked - memorized)).dropna())}
     if spawned.empty:
-        return _unit(
+        return unit_verdict(
             None, quantities, "no children spawned at the parent's point 1 (add mem to instability.spawn_epochs)"
         )
     if (delay[spawned.index] > allowed).any():
-        return _unit(False, quantities)
+        return unit_verdict(False, quantities, critical=critical)
     if spawned["grokked"].isna().any():
         late = spawned[spawned["grokked"].isna()].iloc[0]
         reason = f"child {late['child']} spawned at point 1 did not grok by its last epoch {late['last_epoch']}"
-        return _unit(None, quantities, reason)
-    return _unit(True, quantities)
+        return unit_verdict(None, quantities, reason, critical)
+    return unit_verdict(True, quantities, critical=critical)
 
 
 def _no_barrier(pairs: pd.DataFrame, threshold: float) -> pd.Series:
@@ -145,7 +143,9 @@ def evaluate_instability_claims(
 ) -> list[dict]:
     """I1 and I2 over the parents: `tables[seed]` = (children, pairs), `parents[seed]` its points.json."""
     units = {
-        "I1": {f"seed{s}": i1_connected(pairs, parents[s], th) for s, (_, pairs) in sorted(tables.items())},
-        "I2": {f"seed{s}": i2_time_sealed(children, parents[s], th) for s, (children, _) in sorted(tables.items())},
+        "I1": {f"seed{s}": partial(i1_connected, pairs, parents[s]) for s, (_, pairs) in sorted(tables.items())},
+        "I2": {
+            f"seed{s}": partial(i2_time_sealed, children, parents[s]) for s, (children, _) in sorted(tables.items())
+        },
     }
     return [decide(CLAIMS[name], decided, th) for name, decided in units.items()]
