@@ -13,13 +13,13 @@ from typing import Any
 
 import torch
 
-from grokscape import settings as cfg
 from grokscape.errors import ConfigError
 from grokscape.numerics.data import Dataset
-from grokscape.numerics.model import Params
-from grokscape.numerics.training import Fork, TrainResult, train_seeds
+from grokscape.numerics.model import ModelShape, Params
+from grokscape.numerics.training import Fork, TrainResult, TrainSettings, train_seeds
 from grokscape.planning.children import Child, optimizer_state
 from grokscape.planning.endpoints import Endpoint
+from grokscape.planning.points import Thresholds
 from grokscape.seed_jobs import write_run_files
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,11 @@ def train_children(
     epoch), under the parent's `config` (task, model, train, points), resuming from `resume_path`; write
     their files into `folder`, then drop the resume state."""
     parent, spawn, epoch = fork_at
-    shape, thresholds = cfg.model_shape(config), cfg.thresholds(config)
+    shape, thresholds = ModelShape.from_config(config), Thresholds.from_config(config)
     fork = Fork(epoch, weights, {child.index: (child.order_seed, child.draws_before(epoch)) for child in children})
     members = [child.index for child in children]
-    results = train_seeds(dataset, shape, cfg.train_settings(config), thresholds, members, device, resume_path, fork)
+    settings = TrainSettings.from_config(config)
+    results = train_seeds(dataset, shape, settings, thresholds, members, device, resume_path, fork)
     attrs = {
         "parent": parent,
         "spawn": spawn,

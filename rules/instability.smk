@@ -122,6 +122,7 @@ rule instability_tables:
     params:
         # the segments' evaluation, as a chain's (no sharpness)
         settings=SETTINGS.path("chain"),
+        knobs=SETTINGS.knobs(SETTINGS.path("chain")),
         code=script_code("measure_instability.py"),
     script:
         "../workflow_scripts/measure_instability.py"

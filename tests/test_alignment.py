@@ -32,7 +32,9 @@ TRAIN = DATASET.a[DATASET.train_index], DATASET.b[DATASET.train_index]  # activa
 
 def trained(seed: int, epochs: int = 30) -> Params:
     """Weights after a few epochs of AdamW on the tiny task: no longer the initialisation's statistics."""
-    settings = paper(TrainSettings, optimizer="adamw", lr=0.01, weight_decay=1.0, batch_size=128, max_epochs=epochs)
+    settings = paper(
+        TrainSettings, optimizer="adamw", lr=0.01, weight_decay=1.0, batch_size=128, max_epochs=epochs, init="pytorch"
+    )
     return train_seed(DATASET, SHAPE, settings, Thresholds(1.0, 1.0), seed, torch.device("cpu")).snapshots[epochs]
 
 

@@ -1,18 +1,18 @@
 """Snakemake step: one parent's instability tables: a row per child, and the segments between the children
 of every spawn epoch at their points (evaluated together), with Frankle et al.'s barriers and the distances."""
 
-from grokscape import curve_settings as cfg
 from grokscape.numerics.alignment import distance
 from grokscape.numerics.data import load_dataset
 from grokscape.numerics.devices import resolve_device
 from grokscape.numerics.instability import barriers, segment_tables
+from grokscape.numerics.landscape import Objective
 from grokscape.output.checkpoints import load_checkpoint
 from grokscape.output.instability_tables import MEASURES, child_row, pair_row, planned_pairs, write_instability
 from grokscape.scripting import job, job_settings
 from grokscape.storage import read_attrs, read_json, read_table
 
 with job(snakemake) as log:
-    config = job_settings(snakemake.params.settings, snakemake.config)  # plus the knob paths.t_chunk
+    config = job_settings(snakemake)  # plus the knob paths.t_chunk
     inputs, parent = snakemake.input, int(snakemake.wildcards.seed)
     parent_points = read_json(inputs.parent_points)
     children, checkpoints = [], {}
@@ -28,7 +28,7 @@ with job(snakemake) as log:
     device = resolve_device(config["device"])
     log.info("seed %d: %d children, %d segments between them on %s", parent, len(children), len(ends), device)
     n_points, t_chunk = config["paths"]["n_points"], config["paths"]["t_chunk"]
-    dataset, objective = load_dataset(inputs.dataset), cfg.objective(config)
+    dataset, objective = load_dataset(inputs.dataset), Objective.from_config(config)
     tables = dict(zip(measured, segment_tables(ends, n_points, dataset, objective, device, t_chunk), strict=True))
     distances = {pair: distance(*end) for pair, end in zip(measured, ends, strict=True)}
     rows = [

@@ -1,7 +1,8 @@
 """A finished run's small results, copied into a folder that can be committed (no checkpoints, no path
 tables: kilobytes), from which `report_tables` renders the README's Results.
 
-    python -m grokscape.output.export_run results docs/results --command "snakemake --cores 2" --wall-time 1163
+    python -m grokscape.output.export_run results docs/results/default_run --command "snakemake --cores 2" \
+        --wall-time 1163
 
 The folder holds, per seed, `seed{S}/points.json` and `seed{S}/history.csv` (the training history, one
 row per epoch); `summary.csv` (every evaluated path), `claims.json` and `claims.md`, `configuration.csv`;
@@ -78,7 +79,7 @@ def head_commit() -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Copy a finished run's small results into a folder to commit.")
     parser.add_argument("results", help="the run's results/ folder")
-    parser.add_argument("folder", help="where to write them, e.g. docs/results")
+    parser.add_argument("folder", help="where to write them, e.g. docs/results/default_run")
     parser.add_argument("--command", required=True, help="the command that made the run")
     parser.add_argument("--wall-time", type=float, required=True, help="its wall time, in seconds")
     parser.add_argument("--commit", help="the commit the run was made at (default: this checkout's)")

@@ -1,11 +1,11 @@
 """The README's Results tables, rendered from a folder of a run's small results (`export_run` writes it):
 the numbers a reader sees are regenerated from committed files, never typed in.
 
-    python -m grokscape.output.report_tables docs/results                   # the Markdown, to stdout
-    python -m grokscape.output.report_tables docs/results --readme README.md  # into README's marked block
+    python -m grokscape.output.report_tables docs/results/default_run                   # the Markdown, to stdout
+    python -m grokscape.output.report_tables docs/results/default_run --readme README.md  # into README's marked block
 
 The README holds the rendering between the lines RESULTS_BEGIN and RESULTS_END; tests/test_results.py
-renders `docs/results/` again and fails when the README differs.
+renders `docs/results/default_run/` again and fails when the README differs.
 """
 
 from __future__ import annotations

@@ -55,6 +55,11 @@ VARIED = (
 )
 
 
+# A run recorded before a setting existed trained as that setting's first value: PyTorch's initialisation and
+# a shuffled epoch were all grokscape had until `train.init` and `train.sampling` came (bit for bit the same).
+BEFORE_SETTING = {"init": "pytorch", "sampling": "shuffle"}
+
+
 def machine() -> dict[str, Any]:
     """The CPU the runs were made on, as `lscpu` names it, and its widest vector extension (float rounding,
     hence grokking epochs, differ between AVX2 and AVX-512 kernels)."""
@@ -140,7 +145,7 @@ def table(folder: Path = FOLDER) -> pd.DataFrame:
     for seed_folder in sorted(folder.glob("*/seed*")):
         run, points = read_json(seed_folder / "run.json"), read_json(seed_folder / "points.json")
         history = pd.read_csv(seed_folder / "history.csv")
-        train = {**defaults["train"], **run["settings"]["train"]}
+        train = {**defaults["train"], **BEFORE_SETTING, **run["settings"]["train"]}
         rows.append(
             {
                 "run": seed_folder.parent.name,
