@@ -152,6 +152,8 @@ def c2_segment(segment: Table, th: ClaimThresholds) -> dict:
     quantities = {
         "train_error_barrier": height,
         "barrier_peak_t": float(t[train_error.argmax()]) if height > 0 else None,
+        # the paper's definition 2 writes the segment t·w₁ + (1 − t)·w₂, with point 2 at t = 0: its t is 1 − ours
+        "barrier_peak_t_paper_orientation": float(1 - t[train_error.argmax()]) if height > 0 else None,
         "val_error_largest_rise": largest_rise,
         "grad_norm_point1": float(grad[0]),
         "grad_norm_point2": float(grad[-1]),

@@ -37,6 +37,11 @@ SEED_ROWS = (
         "present, t ≈ 0.35",
         "{C2.train_error_barrier}, t = {C2.barrier_peak_t}",
     ),
+    (
+        "the same peak in the paper's orientation (its definition 2 puts point 2 at t = 0: 1 − t)",
+        "t ≈ 0.35",
+        "t = {C2.barrier_peak_t_paper_orientation}",
+    ),
     ("segment 1→2: gradient norm at t = 0 → t = 1", "0.75 → ~0", "{C2.grad_norm_point1} → {C2.grad_norm_point2}"),
     ("chain 1→2: max train error (segments)", "0", "{C3.max_train_error} ({C3.segments})"),
     (

@@ -258,10 +258,10 @@ def test_profile_requests_gpus_for_training_and_curves(tmp_path):
     points = [f"results/seed{seed}/points.json" for seed in seeds()]
     snakemake(trained, points, "--cores", "2")  # trained here, without the profile
     resources = planned_resources(snakemake(fresh, TARGETS, "-n", "--profile", str(PROFILE), limit=300))
-    assert sorted(resources) == ["dataset", "fig1", "path_figure", "seed_run", "train"], resources
+    assert sorted(resources) == ["collapses", "dataset", "fig1", "path_figure", "seed_run", "train"], resources
     assert len(resources["train"]) == len(seeds())  # the tiny run's device is the CPU: one seed a job
     after = planned_resources(snakemake(trained, TARGETS, "-n", "--profile", str(PROFILE), limit=300))
-    assert sorted(after) == ["curve", "curves", "fig1", "path_figure"], after
+    assert sorted(after) == ["collapses", "curve", "curves", "fig1", "path_figure"], after
     for rule, jobs in {**resources, **after}.items():
         for items in jobs:
             if rule in GPU_RULES:
