@@ -146,9 +146,9 @@ def test_bad_configuration_fails_before_any_job_with_one_line(tmp_path, section,
     ("overrides", "message"),
     [
         ({"task": {"operation": "div", "p": 21}}, "task.p: div needs a prime modulus, got 21"),
-        ({"task": {"operation": "s5"}}, "task.p: s5 needs 120 (the order of S5), got 23"),
+        ({"task": {"operation": "s5"}}, "task.p: s5 needs 120 (the order of S5), got 31"),
         ({"device": "tpu"}, "device: 'tpu' is not allowed; allowed values: auto, cpu, cuda"),
-        ({"model": {"n_heads": 5}}, "model.n_heads: must divide model.d_model=32, got 5"),
+        ({"model": {"n_heads": 5}}, "model.n_heads: must divide model.d_model=64, got 5"),
     ],
 )
 def test_settings_that_a_schema_cannot_check_also_fail_early(tmp_path, overrides, message):

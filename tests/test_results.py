@@ -81,6 +81,23 @@ def test_the_tables_show_the_run_s_numbers(small_results):
     assert "| quantity | paper | seed0 – seed1 |" in text  # the pair's table
 
 
+def test_a_rerun_beside_the_run_is_shown_side_by_side(small_results, tmp_path):
+    """A folder `{name}_{label}` beside the run's holds the same command run elsewhere (other CPU kernels):
+    the rendering compares where each ran, its wall time, the points and the verdicts."""
+    folder, rerun = tmp_path / "run", tmp_path / "run_avx2"
+    shutil.copytree(small_results, folder)
+    shutil.copytree(small_results, rerun)
+    points = json.loads((rerun / "seed1/points.json").read_text())
+    (rerun / "seed1/points.json").write_text(json.dumps({**points, "grokked": points["grokked"] + 7}))
+    (rerun / "run.json").write_text(json.dumps({**RUN, "machine": "the other kernels", "wall_time_s": 125.0}))
+    text = render(folder)
+    assert "| | run | run_avx2 |" in text and "| machine (kernels) | a test machine | the other kernels |" in text
+    assert "| wall time | 1 min 23 s | 2 min 5 s |" in text
+    assert f"| seed 1: points 1 / 2 | {points['memorized']} / {points['grokked']} | " in text
+    assert f"{points['memorized']} / {points['grokked'] + 7} |" in text
+    assert "run_avx2" not in render(small_results)  # nothing beside it: no comparison
+
+
 def _epoch(folder: Path, seed: int) -> int:
     return json.loads((folder / f"seed{seed}/points.json").read_text())["grokked"]
 

@@ -117,7 +117,28 @@ def render(folder: str | Path) -> str:
         ]
         lines += ["", _table(["quantity", "paper", *(p.replace("-", " – ") for p in pairs)], rows)]
     lines += ["", _claims_table(claims)]
+    others = sorted(p for p in folder.parent.glob(f"{folder.name}_*") if (p / "run.json").exists())
+    if others:
+        lines += ["", _comparison([folder, *others])]
     return "\n".join(lines) + "\n"
+
+
+def _comparison(folders: Sequence[Path]) -> str:
+    """The same command rerun elsewhere (a folder `{name}_{label}` beside the run's, e.g. on other CPU
+    kernels): where each ran, its wall time, each seed's points and each claim's verdict, side by side."""
+    runs = [read_json(folder / "run.json") for folder in folders]
+    verdicts = [{c["claim"]: c["verdict"] for c in read_json(folder / "claims.json")} for folder in folders]
+    seeds = sorted(int(p.name.removeprefix("seed")) for p in folders[0].glob("seed*") if p.is_dir())
+    points = [{s: seed_points(folder / f"seed{s}") for s in seeds} for folder in folders]
+    rows = [["machine (kernels)", *(run["machine"] for run in runs)]]
+    rows.append(["wall time", *(_duration(run["wall_time_s"]) for run in runs)])
+    rows += [
+        [f"seed {s}: points 1 / 2", *(f"{_n(p[s]['memorized'])} / {_n(p[s]['grokked'])}" for p in points)]
+        for s in seeds
+    ]
+    rows += [[claim, *(v.get(claim, "—") for v in verdicts)] for claim in verdicts[0]]
+    header = ["", *(folder.name for folder in folders)]
+    return "The same command, rerun:\n\n" + _table(header, rows)
 
 
 def seed_points(folder: Path) -> dict:
