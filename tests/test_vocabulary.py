@@ -11,7 +11,8 @@ from conftest import SCHEMA
 from grokscape.numerics.curves import COEFFICIENTS
 from grokscape.numerics.data import TABLES
 from grokscape.numerics.fitting import FIT_OPTIMIZERS, SCHEDULES
-from grokscape.numerics.training import OPTIMIZERS
+from grokscape.numerics.model import INITS
+from grokscape.numerics.training import OPTIMIZERS, SAMPLINGS
 from grokscape.output.claims import PairTables, SeedTables
 from grokscape.planning.claim_inputs import PAIR_ROLES, SEED_ROLES, input_name, parse_input_name
 from grokscape.planning.endpoints import NAME_PATTERN, Endpoint
@@ -30,6 +31,8 @@ def enum(section: str, key: str | None = None) -> list:
     [
         (TABLES, enum("task", "operation")),
         (OPTIMIZERS, enum("train", "optimizer")),
+        (INITS, enum("train", "init")),
+        (SAMPLINGS, enum("train", "sampling")),
         (FIT_OPTIMIZERS, enum("polyline", "optimizer")),
         (FIT_OPTIMIZERS, enum("bezier", "optimizer")),
         (SCHEDULES, enum("polyline", "schedule")),
