@@ -4,18 +4,17 @@
 # rule of train.seeds_per_job); the plan is grokscape/planning/instability.py's.
 from grokscape.planning.instability import CHILDREN_PATTERN, SPAWN_PATTERN, child_records, plan_instability
 
-try:
-    INSTABILITY = plan_instability(
-        config,
-        per_job(
-            config["train"]["seeds_per_job"],
-            config["device"],
-            config["instability"]["children"] + config["instability"]["replay"],
-            gpu_for("instability_train"),
-        ),
+
+def instability_plan():
+    """The analysis' plan, made only where one of its rules is planned: a setting of it that cannot be planned
+    (a spawn epoch the run does not save) fails `snakemake instability`, never a run that does not ask for it."""
+    group_size = per_job(
+        config["train"]["seeds_per_job"],
+        config["device"],
+        config["instability"]["children"] + config["instability"]["replay"],
+        gpu_for("instability_train"),
     )
-except ConfigError as error:
-    sys.exit(f"grokscape: {error}")
+    return plan_instability(config, group_size)
 
 
 localrules:
@@ -25,7 +24,7 @@ localrules:
 
 rule instability:
     input:
-        INSTABILITY.outputs(),
+        lambda wildcards: instability_plan().outputs(),
 
 
 rule instability_train:
@@ -48,12 +47,12 @@ rule instability_train:
     # Many jobs side by side, one thread each (as rule train's with more groups than cores).
     threads: 1
     resources:
-        mem_mb=lambda wildcards: 1500 + 500 * len(INSTABILITY.members(wildcards.children, int(wildcards.seed))),
+        mem_mb=lambda wildcards: 1500 + 500 * len(instability_plan().members(wildcards.children, int(wildcards.seed))),
         runtime=240,
     params:
         settings=SETTINGS.training(),
         # read from the label: a cluster job plans again on its own node (grokscape/planning/job_groups.py)
-        children=lambda wildcards: child_records(INSTABILITY.members(wildcards.children, int(wildcards.seed))),
+        children=lambda wildcards: child_records(instability_plan().members(wildcards.children, int(wildcards.seed))),
         resume="results/.resume/instability/seed{seed}/{spawn}/{children}.h5",
         code=script_code("train_children.py"),
     script:
@@ -65,7 +64,7 @@ rule instability_child:
     input:
         lambda wildcards: (
             f"results/groups/instability/seed{wildcards.seed}/{wildcards.spawn}/"
-            f"{INSTABILITY.group_of(int(wildcards.child))[0]}"
+            f"{instability_plan().group_of(int(wildcards.child))[0]}"
         ),
     output:
         history="results/instability/seed{seed}/{spawn}/child{child}/history.h5",
@@ -86,7 +85,7 @@ rule instability_child:
         # what made the files (the group folder itself is temporary): a change reruns the training
         settings=SETTINGS.training(),
         children=lambda wildcards: child_records(
-            INSTABILITY.members(INSTABILITY.group_of(int(wildcards.child))[0], int(wildcards.seed))
+            instability_plan().members(instability_plan().group_of(int(wildcards.child))[0], int(wildcards.seed))
         ),
         member="child{child}",
         code=[script_code("train_children.py"), script_code("file_member.py")],
@@ -98,9 +97,9 @@ rule instability_tables:
     input:
         dataset="results/dataset.h5",
         parent_points="results/seed{seed}/points.json",
-        histories=lambda wildcards: INSTABILITY.child_files(int(wildcards.seed), "history.h5"),
-        points=lambda wildcards: INSTABILITY.child_files(int(wildcards.seed), "points.json"),
-        checkpoints=lambda wildcards: INSTABILITY.child_files(int(wildcards.seed), "checkpoints.h5"),
+        histories=lambda wildcards: instability_plan().child_files(int(wildcards.seed), "history.h5"),
+        points=lambda wildcards: instability_plan().child_files(int(wildcards.seed), "points.json"),
+        checkpoints=lambda wildcards: instability_plan().child_files(int(wildcards.seed), "checkpoints.h5"),
     output:
         children=report(
             "results/instability/seed{seed}.csv", caption="../report/instability.rst", category="Instability"
@@ -157,9 +156,9 @@ rule instability_figure:
 
 rule instability_claims:
     input:
-        children=expand("results/instability/seed{seed}.csv", seed=INSTABILITY.parents),
-        pairs=expand("results/instability/seed{seed}_pairs.csv", seed=INSTABILITY.parents),
-        parent_points=expand("results/seed{seed}/points.json", seed=INSTABILITY.parents),
+        children=lambda wildcards: expand("results/instability/seed{seed}.csv", seed=instability_plan().parents),
+        pairs=lambda wildcards: expand("results/instability/seed{seed}_pairs.csv", seed=instability_plan().parents),
+        parent_points=lambda wildcards: expand("results/seed{seed}/points.json", seed=instability_plan().parents),
     output:
         json="results/instability/claims.json",
         markdown=report(

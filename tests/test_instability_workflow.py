@@ -80,8 +80,11 @@ def test_replay_child_retraces_its_parent_bit_for_bit(replayed, spawn):
         h5py.File(replayed / "results/seed0/checkpoints.h5") as p,
         h5py.File(replayed / f"results/instability/seed0/e{spawn}/child0/checkpoints.h5") as c,
     ):
-        assert sorted(int(e) for e in c["epochs"]) == [spawn, SGD["max_epochs"]]  # neither point reached
-        assert all(np.array_equal(c["epochs"][last][k][()], p["epochs"][last][k][()]) for k in p["epochs"][last])
+        points = json.loads((replayed / f"results/instability/seed0/e{spawn}/child0/points.json").read_text())
+        reached = {points[k] for k in ("memorized", "grokked") if points[k] is not None and points[k] > spawn}
+        assert sorted(int(e) for e in c["epochs"]) == sorted({spawn, SGD["max_epochs"], *reached})
+        for epoch in (*map(str, reached), last):  # the weights at its points and its end are the parent's
+            assert all(np.array_equal(c["epochs"][epoch][k][()], p["epochs"][epoch][k][()]) for k in p["epochs"][epoch])
 
 
 def test_children_with_their_own_order_seeds_differ_from_epoch_0_on(replayed):

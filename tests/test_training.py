@@ -161,20 +161,20 @@ def test_each_stacked_model_is_clipped_on_its_own_norm():
 
 
 def test_init_scale_multiplies_every_initial_weight_and_one_changes_nothing():
-    plain = init_params(SHAPE, 3)
+    plain = init_params(SHAPE, 3, paper(TrainSettings).init)  # the paper run's initialisation
     for scale in (1.0, 2.5):
         scaled = initial_params(SHAPE, paper(TrainSettings, init_scale=scale), 3)
         assert all(torch.equal(scaled[k], v * scale) for k, v in plain.items())
     unscaled = initial_params(SHAPE, paper(TrainSettings), 3)
     assert all(torch.equal(unscaled[k], v) for k, v in plain.items())  # bit for bit: the paper run is unchanged
-    run = train_seed(DATA, SHAPE, adamw(2, 20, 5, init_scale=3.0), EXACT, 3, CPU)
+    run = train_seed(DATA, SHAPE, adamw(2, 20, 5, init_scale=3.0), EXACT, 3, CPU)  # the same initialisation
     assert run.history["weight_norm"][0] == pytest.approx(3 * squared_norm(plain).sqrt().item(), rel=1e-6)
 
 
 def test_fixed_weight_norm_holds_the_whole_weight_vector_on_the_sphere_while_it_learns():
     params = initial_params(SHAPE, paper(TrainSettings, init_scale=2.0, weight_norm=7.0), 4)
     assert squared_norm(params).sqrt().item() == pytest.approx(7.0, rel=1e-6)
-    plain = init_params(SHAPE, 4)  # projected, not changed in direction: every weight scaled alike
+    plain = init_params(SHAPE, 4, paper(TrainSettings).init)  # projected, not turned: every weight scaled alike
     ratio = params["W_in"][0, 0] / plain["W_in"][0, 0]
     assert all(torch.allclose(params[k], v * ratio, rtol=1e-5) for k, v in plain.items())
     settings = adamw(5, 20, 5, weight_decay=0.0, batch_size=64, weight_norm=20.0)  # several steps per epoch

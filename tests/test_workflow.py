@@ -37,13 +37,15 @@ def test_history_points_and_checkpoints_agree(built_workflow):
         points = json.loads((run / "points.json").read_text())
         assert np.array_equal(history["epoch"], np.arange(len(history["epoch"])))
         mem, grok = points["memorized"], points["grokked"]
+        train_acc, val_acc = (tiny_config()["points"][k] for k in ("train_acc", "val_acc"))
         assert 0 < mem < grok  # memorises long before it generalises
-        assert history["train_acc"][mem] == 1.0 and np.all(history["train_acc"][:mem] < 1.0)
-        assert history["val_acc"][grok] == 1.0 and np.all(history["val_acc"][:grok] < 1.0)
+        assert history["train_acc"][mem] >= train_acc and np.all(history["train_acc"][:mem] < train_acc)
+        assert history["val_acc"][grok] >= val_acc and np.all(history["val_acc"][:grok] < val_acc)
         with h5py.File(run / "checkpoints.h5") as c:
             saved = sorted(int(e) for e in c["epochs"])
             assert {0, 50, mem, grok} <= set(saved)
-            assert c["epochs"][str(mem)]["W_in"].shape == (32, 128)
+            model = tiny_config()["model"]
+            assert c["epochs"][str(mem)]["W_in"].shape == (model["d_model"], model["d_mlp"])
             norm = np.sqrt(sum(np.sum(c["epochs"][str(grok)][k][()].astype(np.float64) ** 2) for k in c["epochs/0"]))
         assert norm == pytest.approx(history["weight_norm"][grok], rel=1e-5)
 
@@ -95,7 +97,7 @@ def test_path_tables_follow_the_documented_layout(built_workflow):
         assert all(f[name].shape == (9,) for name in PATH_COLUMNS)
         assert (f.attrs["start_epoch"], f.attrs["end_epoch"]) == (points["memorized"], points["grokked"])
         assert f["train_error"][0] == 0.0  # point 1 has memorised the training set
-        assert f["val_error"][-1] == 0.0  # point 2 generalises
+        assert f["val_error"][-1] <= 1 - tiny_config()["points"]["val_acc"]  # point 2 generalises
     with h5py.File(paths / "polyline" / "seed0-mem__seed1-mem.h5") as f:
         assert sorted(f["controls"]) == ["0", "1", "2"] and f.attrs["end_seed"] == 1
         assert len(f["fit_loss"]) == tiny_config()["polyline"]["epochs"]
@@ -123,7 +125,7 @@ def test_sharpness_along_curves_and_through_training_agree_where_they_meet(built
         memorized, grokked, lr = f.attrs["memorized"], f.attrs["grokked"], f.attrs["lr"]
     with h5py.File(results / "seed0/checkpoints.h5") as f:
         assert list(through["epoch"]) == sorted(int(e) for e in f["epochs"])
-    assert lr == 0.03 and through["eigenvalue_converged"].all()
+    assert lr == tiny_config()["train"]["lr"] and through["eigenvalue_converged"].all()
     assert np.all(through["lanczos_iterations"] <= 30) and np.all(through["eigenvalue_residual"] >= 0)
     with h5py.File(results / "paths/segment/seed0-mem__seed0-grok.h5") as f:
         along = {k: f[k][()] for k in ("sharpness_t", "hessian_trace", *SHARPNESS_COLUMNS)}
@@ -481,7 +483,9 @@ def test_run_that_never_groks_still_draws_figures_1_and_3_and_names_the_problem(
 
 def test_s5_composition_trains_through_the_workflow(tmp_path):
     train = {"lr": 0.01, "weight_decay": 0.1, "max_epochs": 50, "seeds": [0], "snapshot_every": 10}
-    workdir = new_workdir(tmp_path, {"task": {"operation": "s5", "p": 120}, "train": train})
+    # the sweeps' tiny problem (p = 23) is no S5 task: the sweeps take this one as it is, to keep the check whole
+    sweeps = {"problem": "main"}
+    workdir = new_workdir(tmp_path, {"task": {"operation": "s5", "p": 120}, "train": train, "sweeps": sweeps})
     snakemake(workdir, "results/fig1.pdf")
     with h5py.File(workdir / "results/dataset.h5") as f:
         a, b, c = f["a"][()], f["b"][()], f["c"][()]
