@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import os
@@ -187,3 +188,19 @@ def assert_path_endpoints_match_training(workdir: Path) -> None:
             assert at["val_ce"] == pytest.approx(history["val_loss"][epoch], abs=1e-5), where
             assert at["train_error"] == pytest.approx(1 - history["train_acc"][epoch], abs=1e-5), where
             assert at["val_error"] == pytest.approx(1 - history["val_acc"][epoch], abs=1e-5), where
+
+
+def edited_source(source: str, edit: str) -> str:
+    """`source` with a comment, docstring and layout edit ("comment"), a new statement at its end ("code", for a
+    script), or a new first statement in the body of its top-level definition named `edit`."""
+    if edit == "comment":
+        body = source.split('"""', 2)[2]  # a new module docstring, a comment, blank lines
+        return '"""Reworded."""\n\n# an added comment\n' + body.replace("\n\n", "\n\n\n") + "\n# another\n"
+    if edit == "code":
+        return source + "\n_edited = True\n"
+    definition = next(node for node in ast.parse(source).body if getattr(node, "name", None) == edit)
+    first = definition.body[0]
+    documented = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+    lines = source.splitlines(keepends=True)
+    lines.insert(first.end_lineno if documented else first.lineno - 1, " " * first.col_offset + "_edited = True\n")
+    return "".join(lines)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, jobs_planned, new_workdir, snakemake
+from conftest import REPO, edited_source, jobs_planned, new_workdir, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -164,26 +164,32 @@ def test_a_new_child_or_a_new_grouping_trains_only_what_it_changes(spawned_copy)
     assert "results/groups/instability/seed0/grok/children1-2" in snakemake(spawned_copy, "-n", "instability").stdout
 
 
-CODE_EDITS = {  # library module: rules `snakemake instability` plans after a new function in it
-    "grokscape/output/instability_figure.py": {"instability_figure", "instability"},
-    "grokscape/output/instability_claims.py": {"instability_claims", "instability"},
-    "grokscape/output/instability_tables.py": INSTABILITY_RULES - {"instability_train", "instability_child"},
-    "grokscape/child_jobs.py": INSTABILITY_RULES,
-    "grokscape/planning/children.py": INSTABILITY_RULES,
-    "grokscape/planning/instability.py": set(),  # the plan reaches the jobs through their params
-    "grokscape/numerics/training.py": INSTABILITY_RULES | {"train", "seed_run"},
+# (library module, definition): rules `snakemake instability` plans after an edit to that definition (a new first
+# statement in its body); the rules whose scripts reach it through the names they use rerun, and no other.
+CODE_EDITS = {
+    ("grokscape/output/instability_figure.py", "instability_figure"): {"instability_figure", "instability"},
+    ("grokscape/output/instability_claims.py", "i1_connected"): {"instability_claims", "instability"},
+    ("grokscape/output/instability_tables.py", "pair_row"): {
+        "instability_tables",
+        "instability_figure",
+        "instability_claims",
+        "instability",
+    },
+    ("grokscape/child_jobs.py", "train_children"): INSTABILITY_RULES,
+    ("grokscape/planning/instability.py", "plan_instability"): set(),  # the plan reaches the jobs through their params
+    ("grokscape/numerics/training.py", "train_seeds"): INSTABILITY_RULES | {"train", "seed_run"},
 }
 
 
-@pytest.mark.parametrize("module", list(CODE_EDITS))
-def test_edited_code_reruns_exactly_the_instability_rules_that_reach_it(spawned_copy, tmp_path, module):
+@pytest.mark.parametrize(("module", "edit"), list(CODE_EDITS), ids=lambda v: str(v))
+def test_edited_code_reruns_exactly_the_instability_rules_that_reach_it(spawned_copy, tmp_path, module, edit):
     repo = tmp_path / "repo"
     shutil.copytree(
         REPO, repo, ignore=shutil.ignore_patterns(".venv", ".git", "results", "runs", ".snakemake", "tests")
     )
     path = repo / module
-    path.write_text(path.read_text() + "\n\ndef edited() -> int:\n    return 1\n")
-    assert set(jobs_planned(spawned_copy, "instability", "-s", str(repo / "Snakefile"))) == CODE_EDITS[module]
+    path.write_text(edited_source(path.read_text(), edit))
+    assert set(jobs_planned(spawned_copy, "instability", "-s", str(repo / "Snakefile"))) == CODE_EDITS[module, edit]
 
 
 def test_spawn_epoch_after_the_end_of_the_parents_run_fails_in_one_line_and_keeps_what_was_computed(spawned_copy):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import shutil
@@ -17,6 +16,7 @@ from conftest import (
     REPO,
     SNAKEMAKE,
     assert_path_endpoints_match_training,
+    edited_source,
     jobs_planned,
     local_environment,
     new_workdir,
@@ -385,22 +385,6 @@ def test_a_job_finds_its_members_in_its_label_whatever_its_own_plan(workflow_cop
             np.testing.assert_allclose(f["train_loss"][()], g["train_loss"][()], rtol=1e-6, atol=1e-7)
 
 
-def _edited(source: str, edit: str) -> str:
-    """`source` with a comment, docstring and layout edit ("comment"), a new statement at its end ("code", for a
-    script), or a new first statement in the body of its top-level definition named `edit`."""
-    if edit == "comment":
-        body = source.split('"""', 2)[2]  # a new module docstring, a comment, blank lines
-        return '"""Reworded."""\n\n# an added comment\n' + body.replace("\n\n", "\n\n\n") + "\n# another\n"
-    if edit == "code":
-        return source + "\n_edited = True\n"
-    definition = next(node for node in ast.parse(source).body if getattr(node, "name", None) == edit)
-    first = definition.body[0]
-    documented = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-    lines = source.splitlines(keepends=True)
-    lines.insert(first.end_lineno if documented else first.lineno - 1, " " * first.col_offset + "_edited = True\n")
-    return "".join(lines)
-
-
 # (library module, or script under workflow_scripts/; edit): rules planned. An edit to a definition reruns the
 # rules whose scripts reach it through the names they use (grokscape/planning/codehash.py), not every rule
 # importing its module: the rows marked "finer" rerun less than their module's importers.
@@ -450,7 +434,7 @@ def test_edited_code_reruns_exactly_the_rules_that_reach_it(workflow_copy, tmp_p
         REPO, repo, ignore=shutil.ignore_patterns(".venv", ".git", "results", "runs", ".snakemake", "tests")
     )
     path = repo / module if module.startswith("grokscape/") else repo / "workflow_scripts" / module
-    path.write_text(_edited(path.read_text(), edit))
+    path.write_text(edited_source(path.read_text(), edit))
     assert set(jobs_planned(workflow_copy, "-s", str(repo / "Snakefile"))) == CODE_EDITS[module, edit]
 
 
