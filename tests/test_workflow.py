@@ -216,7 +216,7 @@ CONFIG_EDITS = {  # (section, key, new value): rules planned
     ("polyline", "max_rounds", 2): FITTED_RULES | CONFIG_TABLE,
     ("bezier", "max_rounds", 1): {"curves", "curve", "path_summary", "fits", "all"} | CONFIG_TABLE,
     ("align", "max_iterations", 3): ALIGNED | CONFIG_TABLE,
-    ("align", "tolerance", 1e-6): ALIGNED | CONFIG_TABLE,
+    ("align", "tolerance", 1e-7): ALIGNED | CONFIG_TABLE,
     ("align", "method", "activations"): ALIGNED | CONFIG_TABLE,
     ("train", "momentum", 0.9): set(),  # the tiny run trains with AdamW: a momentum is SGD's, unused
     ("polyline", "momentum", 0.5): FITTED_RULES | CONFIG_TABLE,  # the fits use SGD
