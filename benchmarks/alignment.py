@@ -1,4 +1,4 @@
-"""What symmetry-aware connectivity (issue #15) adds to the default pipeline, on the paper's model.
+"""What symmetry-aware connectivity (Git Re-Basin's weight matching) adds to the default pipeline, on the paper's model.
 
 Run from the repository root (about 2 minutes; run nothing else meanwhile):
 
@@ -15,7 +15,7 @@ c. a few epochs of the polyline fit (`fitting.fit_curve`, the default recipe), e
    `polyline.epochs` = 600: an aligned polyline job.
 The default run adds 2 aligns, 2 segments and 2 polylines for two seeds; the script prints their
 path work as a fraction of the default run's path jobs before them, timed in the same run (a chain
-costs one segment evaluation per segment), which scales the measured path stage of the README.
+costs one segment evaluation per segment), which scales the measured path stage of the default run (docs/speed.md).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--align-only", action="store_true", help="time the two alignment methods only (a)")
     parser.add_argument(
-        "--chain-segments", type=int, default=22 + 27, help="segments of the two default chains (the README's run)"
+        "--chain-segments", type=int, default=22 + 27, help="segments of two default chains (the first reproduction's)"
     )
     args = parser.parse_args()
     torch.set_num_threads(1)

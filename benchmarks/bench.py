@@ -1,4 +1,4 @@
-"""Benchmark grokscape's two hot loops against plain PyTorch (project issue #7).
+"""Benchmark grokscape's two hot loops against plain PyTorch.
 
 Run from the repository root:
 

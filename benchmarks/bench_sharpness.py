@@ -1,4 +1,4 @@
-"""Benchmark the Hessian-vector products behind sharpness (project issue #16), on the paper's model.
+"""Benchmark the Hessian-vector products behind sharpness, on the paper's model.
 
 Run from the repository root:
 

@@ -1,6 +1,6 @@
 """Epochs per second against the number of seeds (or curves) one job trains (or fits) together.
 
-Run from the repository root (issue #14):
+Run from the repository root:
 
     .venv/bin/python benchmarks/per_job.py                      # seeds, CPU: 1 and 2 threads
     .venv/bin/python benchmarks/per_job.py --curves             # polyline fits, CPU

@@ -1,4 +1,4 @@
-"""Issue 4's promises, each proven by carrying out the fault on the tiny configuration."""
+"""The promises of docs/guarantees.md, each proven by carrying out the fault on the tiny configuration."""
 
 from __future__ import annotations
 

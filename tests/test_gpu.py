@@ -1,4 +1,4 @@
-"""The workflow on a CUDA GPU, end to end (issue 14). Skipped, with the reason, on a machine without one.
+"""The workflow on a CUDA GPU, end to end. Skipped, with the reason, on a machine without one.
 
 Every path's metrics at its endpoints must equal what training measured at those epochs (cross-entropy
 and accuracy of the whole train and validation sets), to 1e-5: the path jobs read the right weights,

@@ -227,7 +227,7 @@ def test_reordered_configuration_keys_give_the_same_params():
 
 
 def test_the_default_sweeps_share_the_base_problem_between_grids():
-    plan = plan_sweeps(tiny_config(), SCHEMA)  # config.yaml's sweeps: the README's count of runs
+    plan = plan_sweeps(tiny_config(), SCHEMA)  # config.yaml's sweeps: the count of runs docs/sweeps.md gives
     points = sum(len(plan.points[sweep]) for sweep in SWEEPS) // len(plan.seeds)
     assert (points, len(plan.runs), len(plan.seeds)) == (20, 17, 3)
 
