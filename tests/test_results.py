@@ -36,6 +36,14 @@ def test_the_repository_readme_shows_what_docs_results_renders_to():
         assert RESULTS_BEGIN not in readme.read_text()
 
 
+def test_the_results_page_shows_what_the_four_seed_run_renders_to():
+    folder, page = REPO / "docs/results/four_seeds", REPO / "docs/results.md"
+    if folder.exists():
+        assert_readme_shows(page, folder)
+    else:
+        assert RESULTS_BEGIN not in page.read_text()
+
+
 @pytest.fixture(scope="module")
 def small_results(built_workflow: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny run exported as a README's results folder would be."""
