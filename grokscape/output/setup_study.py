@@ -174,8 +174,11 @@ def _row(history: pd.DataFrame, points: Mapping, margin: float, finished: bool, 
     before_grok = [d for d in dips if grokked is None or d["epoch"] <= grokked]
     non_finite = np.flatnonzero(~np.isfinite(history["train_loss"].to_numpy()))
     diverged = points.get("diverged") or (int(epochs[non_finite[0]]) if len(non_finite) else None)
+    at_point_1 = history.loc[history["epoch"] == memorized, "val_acc"]
     return {
         "memorized": memorized,
+        # near chance (1/p) where the run groks as the paper shows it; high where it generalised while memorising
+        "val_acc_at_memorisation": float(at_point_1.iloc[0]) if len(at_point_1) else None,
         "grokked": grokked,
         "diverged": diverged,
         "collapses": len(dips),
@@ -196,7 +199,8 @@ def markdown(frame: pd.DataFrame) -> str:
     """Where each run was made (commit, CPU), then the table, one row per run and seed."""
     runs = frame.drop_duplicates("run")
     parts = [markdown_table(runs, ["run", "variant", "commit", "cpu"])]
-    columns = ["run", "seed", "memorized", "grokked", "diverged", "collapses", "collapses_before_grokking"]
+    columns = ["run", "seed", "memorized", "val_acc_at_memorisation", "grokked", "diverged", "collapses"]
+    columns += ["collapses_before_grokking"]
     columns += ["deepest_collapse", "deepest_collapse_epoch", "last_epoch", "finished", "best_val_acc"]
     parts.append(markdown_table(frame, columns))
     return "\n".join(parts)
