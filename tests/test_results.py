@@ -15,7 +15,15 @@ from conftest import REPO
 
 from grokscape.errors import GrokscapeError
 from grokscape.output.export_run import export_run
-from grokscape.output.report_tables import RESULTS_BEGIN, RESULTS_END, main, marked_block, render
+from grokscape.output.report_tables import (
+    README_RUNS,
+    RESULTS_BEGIN,
+    RESULTS_END,
+    main,
+    marked_block,
+    readme_block,
+    render,
+)
 
 RUN = {"commit": "abc1234", "machine": "a test machine", "command": "snakemake --cores 2", "wall_time_s": 83.4}
 
@@ -29,19 +37,14 @@ def assert_readme_shows(readme: Path, folder: Path) -> None:
 
 
 def test_the_repository_readme_shows_what_docs_results_renders_to():
-    folder, readme = REPO / "docs/results/default_run", REPO / "README.md"
-    if folder.exists():
-        assert_readme_shows(readme, folder)
+    results, readme = REPO / "docs/results", REPO / "README.md"
+    if any((results / name / "run.json").exists() for name in README_RUNS):
+        assert marked_block(readme.read_text(), str(readme)) == readme_block(results), (
+            "README.md's results differ from the committed runs': python -m grokscape.output.report_tables "
+            "docs/results --readme README.md"
+        )
     else:  # no committed run yet: then no block may pretend to be one
         assert RESULTS_BEGIN not in readme.read_text()
-
-
-def test_the_results_page_shows_what_the_four_seed_run_renders_to():
-    folder, page = REPO / "docs/results/four_seeds", REPO / "docs/results.md"
-    if folder.exists():
-        assert_readme_shows(page, folder)
-    else:
-        assert RESULTS_BEGIN not in page.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -89,21 +92,27 @@ def test_the_tables_show_the_run_s_numbers(small_results):
     assert "| quantity | paper | seed0 – seed1 |" in text  # the pair's table
 
 
-def test_a_rerun_beside_the_run_is_shown_side_by_side(small_results, tmp_path):
-    """A folder `{name}_{label}` beside the run's holds the same command run elsewhere (other CPU kernels):
-    the rendering compares where each ran, its wall time, the points and the verdicts."""
-    folder, rerun = tmp_path / "run", tmp_path / "run_avx2"
-    shutil.copytree(small_results, folder)
-    shutil.copytree(small_results, rerun)
+def test_the_readme_block_is_the_four_seed_run_then_the_default_run_beside_its_rerun(small_results, tmp_path):
+    """docs/results/ as the README reads it: the four-seed run's tables, then the default command's run beside
+    the same command under other CPU kernels (the command, where each ran, wall time, points, verdicts)."""
+    results = tmp_path / "results"
+    for name in ("four_seeds", "default_run", "default_run_avx2"):
+        shutil.copytree(small_results, results / name)
+    rerun = results / "default_run_avx2"
     points = json.loads((rerun / "seed1/points.json").read_text())
     (rerun / "seed1/points.json").write_text(json.dumps({**points, "grokked": points["grokked"] + 7}))
     (rerun / "run.json").write_text(json.dumps({**RUN, "machine": "the other kernels", "wall_time_s": 125.0}))
-    text = render(folder)
-    assert "| | run | run_avx2 |" in text and "| machine (kernels) | a test machine | the other kernels |" in text
-    assert "| wall time | 1 min 23 s | 2 min 5 s |" in text
-    assert f"| seed 1: points 1 / 2 | {points['memorized']} / {points['grokked']} | " in text
-    assert f"{points['memorized']} / {points['grokked'] + 7} |" in text
-    assert "run_avx2" not in render(small_results)  # nothing beside it: no comparison
+    block = readme_block(results)
+    assert block.startswith(render(results / "four_seeds"))
+    assert "| | default_run | default_run_avx2 |" in block
+    assert "| machine (kernels) | a test machine | the other kernels |" in block
+    assert "| wall time | 1 min 23 s | 2 min 5 s |" in block
+    assert f"| seed 1: points 1 / 2 | {points['memorized']} / {points['grokked']} | " in block
+    assert f"{points['memorized']} / {points['grokked'] + 7} |" in block
+    shutil.rmtree(results / "four_seeds")  # before there is a four-seed run: the default run's tables
+    assert readme_block(results).startswith(render(results / "default_run"))
+    shutil.rmtree(rerun)
+    assert "default_run_avx2" not in readme_block(results)  # no rerun: no comparison
 
 
 def _epoch(folder: Path, seed: int) -> int:

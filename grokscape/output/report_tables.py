@@ -1,11 +1,11 @@
 """The README's Results tables, rendered from a folder of a run's small results (`export_run` writes it):
 the numbers a reader sees are regenerated from committed files, never typed in.
 
-    python -m grokscape.output.report_tables docs/results/default_run                   # the Markdown, to stdout
-    python -m grokscape.output.report_tables docs/results/default_run --readme README.md  # into README's marked block
+    python -m grokscape.output.report_tables docs/results/four_seeds        # one run's tables, to stdout
+    python -m grokscape.output.report_tables docs/results --readme README.md  # the README's block
 
-The README holds the rendering between the lines RESULTS_BEGIN and RESULTS_END; tests/test_results.py
-renders `docs/results/default_run/` again and fails when the README differs.
+The README holds `readme_block` between the lines RESULTS_BEGIN and RESULTS_END; tests/test_results.py
+renders it again and fails when the README differs.
 """
 
 from __future__ import annotations
@@ -117,15 +117,29 @@ def render(folder: str | Path) -> str:
         ]
         lines += ["", _table(["quantity", "paper", *(p.replace("-", " – ") for p in pairs)], rows)]
     lines += ["", _claims_table(claims)]
-    others = sorted(p for p in folder.parent.glob(f"{folder.name}_*") if (p / "run.json").exists())
-    if others:
-        lines += ["", _comparison([folder, *others])]
     return "\n".join(lines) + "\n"
 
 
+# The README shows the four-seed run (or, before there is one, the two-seed default run), then the default
+# command's run beside its rerun under PyTorch's AVX2 kernels: folders under docs/results/.
+README_RUNS = ("four_seeds", "default_run")
+README_RERUNS = ("default_run", "default_run_avx2")
+
+
+def readme_block(results: str | Path) -> str:
+    """The README's Results block from the committed runs under `results` (docs/results/)."""
+    results = Path(results)
+    run = next((results / name for name in README_RUNS if (results / name / "run.json").exists()), None)
+    if run is None:
+        raise GrokscapeError(f"{results} holds none of the runs {', '.join(README_RUNS)}")
+    block = render(run)
+    reruns = [results / name for name in README_RERUNS if (results / name / "run.json").exists()]
+    return block + ("\n" + _comparison(reruns) + "\n" if len(reruns) > 1 else "")
+
+
 def _comparison(folders: Sequence[Path]) -> str:
-    """The same command rerun elsewhere (a folder `{name}_{label}` beside the run's, e.g. on other CPU
-    kernels): where each ran, its wall time, each seed's points and each claim's verdict, side by side."""
+    """Runs of one configuration made elsewhere (other CPU kernels): the command, where each ran, its wall
+    time, each seed's points and each claim's verdict, side by side."""
     runs = [read_json(folder / "run.json") for folder in folders]
     verdicts = [{c["claim"]: c["verdict"] for c in read_json(folder / "claims.json")} for folder in folders]
     seeds = sorted(int(p.name.removeprefix("seed")) for p in folders[0].glob("seed*") if p.is_dir())
@@ -138,7 +152,8 @@ def _comparison(folders: Sequence[Path]) -> str:
     ]
     rows += [[claim, *(v.get(claim, "—") for v in verdicts)] for claim in verdicts[0]]
     header = ["", *(folder.name for folder in folders)]
-    return "The same command, rerun:\n\n" + _table(header, rows)
+    rows.insert(0, ["command", *(f"`{run['command']}`" for run in runs)])
+    return _table(header, rows)
 
 
 def seed_points(folder: Path) -> dict:
@@ -254,11 +269,16 @@ def with_block(text: str, block: str, source: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Render the README's Results tables from a run's small results.")
-    parser.add_argument("folder", help="the run's small results (python -m grokscape.output.export_run writes one)")
+    parser.add_argument(
+        "folder",
+        help="a run's small results (python -m grokscape.output.export_run writes one), or docs/results for the "
+        "README's block (its runs README_RUNS and reruns README_RERUNS)",
+    )
     parser.add_argument("--readme", help="write the tables into this file, between its results markers")
     args = parser.parse_args(argv)
     try:
-        block = render(args.folder)
+        folder = Path(args.folder)
+        block = render(folder) if (folder / "run.json").exists() else readme_block(folder)
         if args.readme:
             readme = Path(args.readme)
             readme.write_text(with_block(readme.read_text(), block, args.readme))
