@@ -6,6 +6,7 @@ from pathlib import Path
 
 import grokscape.planning.codehash
 from grokscape.errors import ConfigError
+from grokscape.planning.instability import CHILDREN_PATTERN, SPAWN_PATTERN, child_records, plan_instability
 from grokscape.planning.configuration import check_config, load_schema
 from grokscape.planning.endpoints import NAME_PATTERN, PLAIN_PATTERN
 from grokscape.planning.job_groups import (
@@ -101,3 +102,15 @@ SWEEP_GROUPS = seed_groups(
     SWEEP_PLAN.seeds,
     per_job(config["sweeps"]["seeds_per_job"], config["device"], len(SWEEP_PLAN.seeds), gpu_for("sweep_train")),
 )
+
+
+def instability_plan():
+    """The analysis' plan, made only where one of its rules is planned: a setting of it that cannot be planned
+    (a spawn epoch the run does not save) fails `snakemake instability`, never a run that does not ask for it."""
+    group_size = per_job(
+        config["train"]["seeds_per_job"],
+        config["device"],
+        config["instability"]["children"] + config["instability"]["replay"],
+        gpu_for("instability_train"),
+    )
+    return plan_instability(config, group_size)

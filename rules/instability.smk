@@ -2,21 +2,6 @@
 # other minibatch orders, and the barriers between them. Not part of `all`: ask for `snakemake instability`.
 # The children of one spawn epoch train together as one stacked model where a GPU is used (the grouping
 # rule of train.seeds_per_job); the plan is grokscape/planning/instability.py's.
-from grokscape.planning.instability import CHILDREN_PATTERN, SPAWN_PATTERN, child_records, plan_instability
-
-
-def instability_plan():
-    """The analysis' plan, made only where one of its rules is planned: a setting of it that cannot be planned
-    (a spawn epoch the run does not save) fails `snakemake instability`, never a run that does not ask for it."""
-    group_size = per_job(
-        config["train"]["seeds_per_job"],
-        config["device"],
-        config["instability"]["children"] + config["instability"]["replay"],
-        gpu_for("instability_train"),
-    )
-    return plan_instability(config, group_size)
-
-
 localrules:
     instability,
     instability_child,
