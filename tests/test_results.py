@@ -104,7 +104,7 @@ def test_the_readme_block_is_the_four_seed_run_then_the_default_run_beside_its_r
     (rerun / "run.json").write_text(json.dumps({**RUN, "machine": "the other kernels", "wall_time_s": 125.0}))
     block = readme_block(results)
     assert block.startswith(render(results / "four_seeds"))
-    assert "| | default_run | default_run_avx2 |" in block
+    assert "|  | default_run | default_run_avx2 |" in block
     assert "| machine (kernels) | a test machine | the other kernels |" in block
     assert "| wall time | 1 min 23 s | 2 min 5 s |" in block
     assert f"| seed 1: points 1 / 2 | {points['memorized']} / {points['grokked']} | " in block
