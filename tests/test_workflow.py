@@ -477,8 +477,9 @@ def test_s5_composition_trains_through_the_workflow(tmp_path):
     with h5py.File(workdir / "results/seed0/checkpoints.h5") as f:
         width = tiny_config()["model"]["d_model"]
         assert f["epochs/0/embed"].shape == (120, width) and f["epochs/0/unembed"].shape == (width, 120)
-    points = json.loads((workdir / "results/seed0/points.json").read_text())
-    assert points["memorized"] is not None  # the tiny model learns the 10,080 training equations
+    with h5py.File(workdir / "results/seed0/history.h5") as f:
+        train_acc = f["train_acc"][()]
+    assert train_acc[0] < 0.05 and train_acc[-1] > 0.5  # the tiny model learns S5: from chance (1/120) to most
 
 
 def test_claims_are_decided_from_the_run(built_workflow):
