@@ -47,7 +47,7 @@ def test_c1_grokking_holds_when_generalisation_comes_much_later_from_near_chance
     assert C.c1_grokking(soon, history(300, 0.02), TH)["state"] == C.FAILS
     assert C.c1_grokking(points, history(300, 0.6), TH)["state"] == C.FAILS  # it generalised while memorising
     never = C.c1_grokking({**points, "grokked": None, "last_epoch": 3000}, history(300, 0.02), TH)
-    assert never["state"] == C.NOT_GROKKED and never["reason"] == "not grokked within 3000 epochs"
+    assert never["state"] == C.NOT_GROKKED and never["reason"] == "never grokked within 3,000 epochs"
     assert never["holds"] is None and never["quantities"]["memorized"] == 300
 
 
@@ -249,15 +249,15 @@ def test_a_seed_that_never_generalised_is_listed_as_not_grokked_and_never_holds(
     by_name = {c["claim"]: c for c in claims}
     for name in ("C1", "C2", "C3", "C4", "S1"):
         unit = by_name[name]["units"]["seed1"]
-        assert unit["verdict"] == "not grokked within 3000 epochs" and unit["holds"] is None, name
+        assert unit["verdict"] == "never grokked within 3,000 epochs" and unit["holds"] is None, name
         assert by_name[name]["counts"][C.NOT_GROKKED] == 1 and not by_name[name]["holds"], name
     assert by_name["C2"]["verdict"] == "holds for 2 of 3, not grokked for 1"
     assert by_name["C5"]["verdict"] == "holds"  # 1 → 1′ needs no point 2
     for pair in ("seed0-seed1", "seed1-seed2"):
-        assert by_name["C6"]["units"][pair]["verdict"] == "seed1 not grokked within 3000 epochs"
+        assert by_name["C6"]["units"][pair]["verdict"] == "seed1 never grokked within 3,000 epochs"
         assert by_name["A1"]["units"][pair]["state"] == C.NOT_GROKKED
     assert by_name["C6"]["verdict"] == by_name["A1"]["verdict"] == "not grokked"
-    assert "| seed1 | not grokked within 3000 epochs |" in claims_markdown(claims)
+    assert "| seed1 | never grokked within 3,000 epochs |" in claims_markdown(claims)
     with pytest.raises(ValueError, match="C2: no table for seed2, whose seeds all generalised"):
         C.evaluate_claims(points, histories, calm, {0: _seed(0.0)}, pairs, TH)
 

@@ -632,21 +632,16 @@ def test_a_seed_that_never_reaches_its_points_is_counted_not_a_crash(tmp_path):
     why = "never memorised within 2 epochs"
     claims = {c["claim"]: c for c in json.loads((results / "claims.json").read_text())}
     for name in ("C2", "C3", "C4", "S1"):  # per seed
-        assert claims[name]["verdict"].endswith(f"; 1 {why}") and claims[name]["counts"]["units"] == 3
-        assert claims[name]["units"]["seed0"] == {
-            "verdict": "not reached",
-            "holds": None,
-            "reason": f"seed 0 {why}",
-            "quantities": {},
-            "missed": why,
-        }
-        assert claims[name]["units"]["seed1"]["verdict"] != "not reached"
-    assert claims["C5"]["units"]["seed0-seed1"]["verdict"] == "not reached"
-    assert claims["C6"]["verdict"].endswith("; 1 never grokked within 2 epochs")
-    assert claims["C5"]["units"]["seed1-seed2"]["verdict"] != "not reached" and claims["C6"]["counts"]["units"] == 2
-    assert claims["C1"]["units"]["seed0"]["verdict"] == "undecided"  # C1 reads the points themselves
+        assert claims[name]["verdict"].endswith(", not grokked for 1") and claims[name]["counts"]["units"] == 3
+        unit = claims[name]["units"]["seed0"]
+        assert (unit["state"], unit["verdict"], unit["holds"], unit["quantities"]) == ("not grokked", why, None, {})
+        assert claims[name]["units"]["seed1"]["state"] != "not grokked"
+    assert claims["C5"]["units"]["seed0-seed1"]["verdict"] == f"seed0 {why}"
+    assert claims["C6"]["units"]["seed0-seed1"]["state"] == "not grokked"
+    assert claims["C5"]["units"]["seed1-seed2"]["state"] != "not grokked" and claims["C6"]["counts"]["units"] == 2
+    assert claims["C1"]["units"]["seed0"]["state"] == "undecided"  # C1 reads the points themselves
     markdown = (results / "claims.md").read_text()
-    assert f"| seed0 | not reached | seed 0 {why} |" in markdown
+    assert f"| seed0 | {why} |" in markdown
     assert "| 0 |  |  | 2 |  |" in markdown.split("## What each seed reached")[1]
     summary = pd.read_csv(results / "paths/summary.csv")
     left_out = summary[summary["not_evaluated"].notna()]

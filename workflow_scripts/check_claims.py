@@ -4,7 +4,7 @@ Markdown, CSV."""
 import pandas as pd
 
 from grokscape.output.claims import ClaimThresholds, PairTables, SeedTables, evaluate_claims
-from grokscape.output.claims_markdown import claims_markdown
+from grokscape.output.claims_markdown import claims_markdown, seeds_markdown
 from grokscape.output.pathfiles import read_path
 from grokscape.planning.claim_inputs import parse_input_name
 from grokscape.planning.points import seed_of
@@ -29,7 +29,9 @@ with job(snakemake) as log:
     claims = evaluate_claims(points, histories, collapses, per_seed, pairs, thresholds)
     write_json(output.json, claims)
     with atomic_write(output.markdown) as tmp:
-        tmp.write_text("# The paper's claims, checked on this run\n\n" + claims_markdown(claims))
+        tmp.write_text(
+            "# The paper's claims, checked on this run\n\n" + claims_markdown(claims) + seeds_markdown(points)
+        )
     with atomic_write(output.table) as tmp:
         columns = ("claim", "statement", "verdict", "reasons")
         rows = [{k: c[k] for k in columns} | {"measured": c["spread"]} for c in claims]

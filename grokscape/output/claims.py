@@ -23,6 +23,7 @@ from scipy.signal import find_peaks, peak_prominences
 
 from grokscape.output.claim_ranges import verdict_range
 from grokscape.planning.path_names import connects
+from grokscape.planning.points import missed
 
 Table = Mapping[str, np.ndarray]
 HOLDS, FAILS, UNDECIDED, NOT_GROKKED = "holds", "fails", "undecided", "not grokked"  # a unit's state
@@ -92,9 +93,10 @@ def _ratio(numerator: float, denominator: float) -> float:
 
 def not_grokked(records: Mapping[int, Mapping]) -> dict:
     """The unit of seeds (one, or a pair) of which some never generalised: there is no point 2 to decide on.
-    Its verdict names them: "not grokked within 3000 epochs", or for a pair "seed1 not grokked within …"."""
+    Its verdict names them and why (`points.missed`): "never grokked within 3,000 epochs", or for a pair
+    "seed1 never memorised within 2 epochs"."""
     missing = [
-        ("" if len(records) == 1 else f"seed{seed} ") + f"not grokked within {record['last_epoch']} epochs"
+        ("" if len(records) == 1 else f"seed{seed} ") + missed(record, "mem" if record["memorized"] is None else "grok")
         for seed, record in records.items()
         if record["grokked"] is None
     ]

@@ -70,3 +70,20 @@ def _fmt(value) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_fmt(v) for v in value) + "]"
     return str(value)
+
+
+def seeds_markdown(points: Mapping[int, Mapping]) -> str:
+    """What each seed's training reached, when some seed missed a point: the claims count those seeds as not
+    grokked, and this table says how far they got ("" when every seed reached both points)."""
+    if all(record["memorized"] is not None and record["grokked"] is not None for record in points.values()):
+        return ""
+    lines = [
+        "\n## What each seed reached (results/seed*/points.json)\n",
+        "| seed | memorized | grokked | last epoch | diverged | best train_acc | best val_acc |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for seed, r in sorted(points.items()):
+        cells = [seed, r["memorized"], r["grokked"], r["last_epoch"], r.get("diverged")]
+        cells += [f"{r['best'][k]:.4f}" for k in ("train_acc", "val_acc")]
+        lines.append("| " + " | ".join("" if v is None else str(v) for v in cells) + " |")
+    return "\n".join(lines) + "\n"
