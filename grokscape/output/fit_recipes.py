@@ -24,7 +24,7 @@ import pandas as pd
 from grokscape.numerics.landscape import summary_row
 from grokscape.output.claims import first_t_below
 from grokscape.output.pathfiles import read_path
-from grokscape.output.setup_study import REPO, machine, markdown_table, write_block
+from grokscape.output.setup_study import REPO, machine, markdown_table, publish
 from grokscape.planning.configuration import load_schema
 from grokscape.storage import atomic_write, read_json, write_json
 
@@ -115,11 +115,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for stem in collect(args.run, args.name, args.commit, args.folder):
             print(stem)
     else:
-        frame = table(args.folder)
-        with atomic_write(args.out) as tmp:
-            frame.to_csv(tmp, index=False)
-        write_block(args.page, "grokscape.output.fit_recipes", markdown(frame))
-        print(markdown(frame))
+        publish(table(args.folder), args.out, args.page, "grokscape.output.fit_recipes", markdown)
 
 
 if __name__ == "__main__":

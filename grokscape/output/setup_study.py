@@ -233,6 +233,14 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def publish(frame: pd.DataFrame, out: Path, page: Path, writer: str, render) -> None:
+    """A study's table as CSV at `out` and, rendered by `render`, between the markers of its `page`."""
+    with atomic_write(out) as tmp:
+        frame.to_csv(tmp, index=False)
+    write_block(page, writer, render(frame))
+    print(render(frame))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     steps = parser.add_subparsers(dest="step", required=True)
@@ -251,11 +259,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for out in collect(args.run, args.name, args.commit, yaml.safe_load(args.train), args.folder):
             print(out)
     else:
-        frame = table(args.folder)
-        with atomic_write(args.out) as tmp:
-            frame.to_csv(tmp, index=False)
-        write_block(args.page, "grokscape.output.setup_study", markdown(frame))
-        print(markdown(frame))
+        publish(table(args.folder), args.out, args.page, "grokscape.output.setup_study", markdown)
 
 
 if __name__ == "__main__":
