@@ -138,6 +138,11 @@ def workflow_copy(built_workflow: Path, tmp_path: Path) -> Path:
     return target
 
 
+def files_under(folder: Path) -> list[str]:
+    """Every file under `folder`, as sorted paths relative to it."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
 def h5_contents(path: Path) -> dict[str, tuple[str, tuple[int, ...], bytes]]:
     """Every dataset and attribute of an HDF5 file, by name (`{object}@{attribute}` for attributes), as
     (dtype, shape, bytes): equal contents are equal bit for bit."""

@@ -11,7 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, edited_source, jobs_planned, new_workdir, snakemake
+from conftest import REPO, edited_source, files_under, jobs_planned, new_workdir, snakemake
+
+from grokscape.errors import GrokscapeError
+from grokscape.output.export_run import export_instability
+from grokscape.output.report_tables import blocks, render_instability
 
 pytestmark = pytest.mark.workflow
 
@@ -122,6 +126,52 @@ def test_children_spawned_at_point_2_start_grokked_and_stop_at_once(spawned_at_p
     assert claims[0]["verdict"] == "holds"  # I1: one pair, spawned at point 2, no barrier
     assert "add mem to instability.spawn_epochs" in claims[1]["reasons"][0]  # I2 needs children of point 1
     assert (results / "instability/seed0.pdf").read_bytes().startswith(b"%PDF")
+
+
+RUN = {"commit": "abc1234", "machine": "a test machine", "command": "snakemake instability", "wall_time_s": 75.0}
+
+
+def test_the_analysis_exports_its_small_tables_and_a_reader_recomputes_each_barrier(spawned_at_point_2, tmp_path):
+    folder = tmp_path / "instability"
+    export_instability(spawned_at_point_2 / "results", folder, RUN)
+    assert files_under(folder) == [
+        "claims.json",
+        "claims.md",
+        "run.json",
+        "seed0.csv",
+        "seed0/points.json",
+        "seed0_pairs.csv",
+        "seed0_segments.csv",
+    ]
+    assert json.loads((folder / "run.json").read_text()) == RUN | {"optimizer_state": "restarted"}
+    pairs, segments = pd.read_csv(folder / "seed0_pairs.csv"), pd.read_csv(folder / "seed0_segments.csv")
+    with h5py.File(spawned_at_point_2 / "results/instability/seed0.h5") as f:
+        assert len(segments) == f["segments/t"].size  # one measured pair, every t
+        np.testing.assert_allclose(segments["val_error"], f["segments/val_error"][0], rtol=1e-7)
+    for i, pair in pairs.iterrows():
+        error = segments.loc[segments["pair"] == i].sort_values("t")["train_error"].to_numpy()
+        recomputed = error.max() - (error[0] + error[-1]) / 2  # Frankle et al.'s barrier, from the CSV alone
+        assert recomputed == pytest.approx(pair["train_error_barrier"], abs=1e-7)
+        assert segments.loc[segments["pair"] == i, "at"].eq(pair["at"]).all()
+    with pytest.raises(GrokscapeError, match="exists and is not empty; pass --replace"):
+        export_instability(spawned_at_point_2 / "results", folder, RUN)
+    with pytest.raises(GrokscapeError, match="holds no finished instability analysis"):
+        export_instability(spawned_at_point_2 / "nowhere", tmp_path / "other", RUN)
+
+
+def test_the_rendered_tables_show_each_child_and_pair(replayed, spawned_at_point_2, tmp_path):
+    """Never-reached points and the replay child (replayed), measured pairs (spawned at point 2)."""
+    export_instability(replayed / "results", tmp_path / "replayed", RUN)
+    text = render_instability(tmp_path / "replayed")
+    assert text.startswith("Measured at commit `abc1234` on a test machine: `snakemake instability`, 1 min 15 s")
+    assert "the children's optimizer state: none" in text
+    assert "| 0 | points 2 | never (r), never, never | — | — | — | — | — |" in text  # nothing to compare
+    assert "| I1 |" in text and "| I2 |" in text and text.count("**undecided**") == 2
+    export_instability(spawned_at_point_2 / "results", tmp_path / "grokked", RUN)
+    grokked = json.loads((spawned_at_point_2 / "results/seed0/points.json").read_text())["grokked"]
+    row = f"| grok ({grokked}) | points 2 | {grokked}, {grokked} | 0 | 0 | 0 | 0 | 0 |"
+    assert row in render_instability(tmp_path / "grokked")
+    assert blocks(tmp_path / "grokked") == {"instability": render_instability(tmp_path / "grokked")}
 
 
 # What a dry run of `snakemake instability` plans after one edit.

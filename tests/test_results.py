@@ -11,18 +11,22 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, files_under
 
 from grokscape.errors import GrokscapeError
 from grokscape.output.export_run import export_run
 from grokscape.output.report_tables import (
+    INSTABILITY,
     README_RUNS,
     RESULTS_BEGIN,
     RESULTS_END,
+    blocks,
     main,
     marked_block,
+    markers,
     readme_block,
     render,
+    render_instability,
 )
 
 RUN = {"commit": "abc1234", "machine": "a test machine", "command": "snakemake --cores 2", "wall_time_s": 83.4}
@@ -39,12 +43,23 @@ def assert_readme_shows(readme: Path, folder: Path) -> None:
 def test_the_repository_readme_shows_what_docs_results_renders_to():
     results, readme = REPO / "docs/results", REPO / "README.md"
     if any((results / name / "run.json").exists() for name in README_RUNS):
-        assert marked_block(readme.read_text(), str(readme)) == readme_block(results), (
-            "README.md's results differ from the committed runs': python -m grokscape.output.report_tables "
-            "docs/results --readme README.md"
-        )
+        for name, block in blocks(results).items():  # the results and, once committed, the instability analysis
+            assert marked_block(readme.read_text(), str(readme), name) == block, (
+                f"README.md's {name} differ from the committed runs': python -m grokscape.output.report_tables "
+                "docs/results --readme README.md"
+            )
     else:  # no committed run yet: then no block may pretend to be one
         assert RESULTS_BEGIN not in readme.read_text()
+
+
+def test_the_instability_page_shows_what_its_committed_run_renders_to():
+    folder, page = REPO / "docs/results" / INSTABILITY, REPO / "docs/instability.md"
+    if (folder / "run.json").exists():
+        assert marked_block(page.read_text(), str(page), INSTABILITY) == render_instability(folder), (
+            f"{page}'s results differ: python -m grokscape.output.report_tables {folder} --readme {page}"
+        )
+    else:
+        assert markers(INSTABILITY)[0] not in page.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +71,7 @@ def small_results(built_workflow: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_a_run_exports_only_its_small_files(small_results, built_workflow):
-    names = sorted(str(p.relative_to(small_results)) for p in small_results.rglob("*") if p.is_file())
-    assert names == [
+    assert files_under(small_results) == [
         "claims.json",
         "claims.md",
         "configuration.csv",
@@ -145,6 +159,6 @@ def test_a_readme_fails_when_a_number_behind_it_changes(small_results, tmp_path)
 def test_a_readme_without_the_markers_is_named(small_results, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("# No results block\n")
-    with pytest.raises(SystemExit, match=f"README.md has no lines {RESULTS_BEGIN} and {RESULTS_END}"):
+    with pytest.raises(SystemExit, match=f"README.md has none of the markers {RESULTS_BEGIN}"):
         main([str(small_results), "--readme", str(readme)])
     assert readme.read_text() == "# No results block\n"

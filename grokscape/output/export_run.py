@@ -3,11 +3,16 @@ tables: kilobytes), from which `report_tables` renders the README's Results.
 
     python -m grokscape.output.export_run results docs/results/default_run --command "snakemake --cores 2" \
         --wall-time 1163
+    python -m grokscape.output.export_run results docs/results/instability --instability \
+        --command "snakemake --cores 2 instability" --wall-time 2400
 
 The folder holds, per seed, `seed{S}/points.json` and `seed{S}/history.csv` (the training history, one
 row per epoch); `summary.csv` (every evaluated path), `claims.json` and `claims.md`, `configuration.csv`;
-and `run.json`: the commit, the machine, the command and its wall time. An existing folder is replaced only
-with `--replace`, so a committed run is never overwritten by mistake.
+and `run.json`: the commit, the machine, the command and its wall time. With `--instability`, the
+instability analysis instead: per parent its children's and pairs' tables, the segments between the pairs
+(`seed{S}_segments.csv`, one row per pair and t: a reader recomputes every barrier from it) and the
+parent's `seed{S}/points.json`; its claims; and `run.json`, with the children's optimizer state. An existing
+folder is replaced only with `--replace`, so a committed run is never overwritten by mistake.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+import h5py
 import pandas as pd
 import torch
 
@@ -27,6 +33,7 @@ from grokscape.errors import GrokscapeError
 from grokscape.storage import read_table, write_json
 
 COPIED = ("paths/summary.csv", "claims.json", "claims.md", "configuration.csv")
+INSTABILITY_COPIED = ("instability/claims.json", "instability/claims.md")
 
 
 def export_run(results: str | Path, folder: str | Path, run: dict, replace: bool = False) -> list[Path]:
@@ -36,10 +43,7 @@ def export_run(results: str | Path, folder: str | Path, run: dict, replace: bool
     seeds = sorted(results.glob("seed*/points.json"))
     if missing or not seeds:
         raise GrokscapeError(f"{results} holds no finished run: missing {missing or 'seed*/points.json'}")
-    if folder.exists() and any(folder.iterdir()) and not replace:
-        raise GrokscapeError(f"{folder} exists and is not empty; pass --replace to overwrite it")
-    if folder.exists():
-        shutil.rmtree(folder)
+    _empty(folder, replace)
     written = []
     for points in seeds:
         target = folder / points.parent.name
@@ -53,6 +57,64 @@ def export_run(results: str | Path, folder: str | Path, run: dict, replace: bool
         written.append(folder / Path(name).name)
     write_json(folder / "run.json", run)
     return [*written, folder / "run.json"]
+
+
+def export_instability(results: str | Path, folder: str | Path, run: dict, replace: bool = False) -> list[Path]:
+    """Copy the instability analysis of the run in `results` to `folder`, with `run` (plus the children's
+    optimizer state) as run.json; the files written."""
+    results, folder = Path(results), Path(folder)
+    tables = sorted((results / "instability").glob("seed*.h5"))
+    missing = [name for name in INSTABILITY_COPIED if not (results / name).exists()]
+    if missing or not tables:
+        needed = missing or "instability/seed*.h5"
+        raise GrokscapeError(f"{results} holds no finished instability analysis: missing {needed}")
+    _empty(folder, replace)
+    folder.mkdir(parents=True)
+    written, states = [], set()
+    for table in tables:
+        parent = table.stem
+        for name in (f"{parent}.csv", f"{parent}_pairs.csv"):
+            shutil.copyfile(table.parent / name, folder / name)
+            written.append(folder / name)
+        (folder / parent).mkdir()
+        shutil.copyfile(results / parent / "points.json", folder / parent / "points.json")
+        with h5py.File(table) as handle:
+            states.add(str(handle.attrs["optimizer_state"]))
+            segments = _segments(handle)
+        segments.to_csv(folder / f"{parent}_segments.csv", index=False, float_format="%.8g")
+        written += [folder / parent / "points.json", folder / f"{parent}_segments.csv"]
+    for name in INSTABILITY_COPIED:
+        shutil.copyfile(results / name, folder / Path(name).name)
+        written.append(folder / Path(name).name)
+    write_json(folder / "run.json", run | {"optimizer_state": ", ".join(sorted(states))})
+    return [*written, folder / "run.json"]
+
+
+def _segments(handle: h5py.File) -> pd.DataFrame:
+    """The segments between the pairs, one row per pair and t (`pair`: the row of the pairs' table), with
+    what each pair compares; unmeasured pairs left out."""
+    pairs = pd.DataFrame({name: handle["pairs"][name][()] for name in ("spawn_epoch", "child_a", "child_b", "at")})
+    pairs["at"] = pairs["at"].str.decode("utf-8")
+    group = handle["segments"]
+    if "t" not in group:
+        return pd.DataFrame(columns=["pair", *pairs.columns, "t"])
+    t = group["t"][()]
+    metrics = {name: group[name][()] for name in group if name != "t"}
+    rows = [
+        {"pair": i, **pairs.iloc[i].to_dict(), "t": t[j], **{name: values[i, j] for name, values in metrics.items()}}
+        for i in range(len(pairs))
+        for j in range(len(t))
+        if not all(pd.isna(values[i, j]) for values in metrics.values())
+    ]
+    return pd.DataFrame(rows)
+
+
+def _empty(folder: Path, replace: bool) -> None:
+    """Clear `folder` for an export; a folder with files in it only when `replace` says so."""
+    if folder.exists() and any(folder.iterdir()) and not replace:
+        raise GrokscapeError(f"{folder} exists and is not empty; pass --replace to overwrite it")
+    if folder.exists():
+        shutil.rmtree(folder)
 
 
 def this_machine() -> str:
@@ -85,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--commit", help="the commit the run was made at (default: this checkout's)")
     parser.add_argument("--machine", help="where it ran (default: this machine)")
     parser.add_argument("--replace", action="store_true", help="replace an existing folder")
+    parser.add_argument("--instability", action="store_true", help="export the instability analysis instead")
     args = parser.parse_args(argv)
     try:
         run = {
@@ -93,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "command": args.command,
             "wall_time_s": args.wall_time,
         }
-        for path in export_run(args.results, args.folder, run, args.replace):
+        export = export_instability if args.instability else export_run
+        for path in export(args.results, args.folder, run, args.replace):
             print(path)
     except (GrokscapeError, FileNotFoundError, subprocess.CalledProcessError) as error:
         raise SystemExit(f"grokscape: {error}") from None

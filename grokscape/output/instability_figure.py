@@ -64,7 +64,7 @@ def _barrier(ax: plt.Axes, pairs: pd.DataFrame, column: str, color: str, marker:
 
 def _grokking_epochs(ax: plt.Axes, children: pd.DataFrame, parent: Mapping[str, Any]) -> None:
     """Each child's grokking epoch against its spawn epoch, the spread (min to max) of each spawn epoch's
-    children as a bar; the replay child as a cross."""
+    children as a bar, the parent's grokking epoch as a line; the replay child as a cross."""
     ordinary, replay = children[~children["replay"]], children[children["replay"]]
     done = ordinary[ordinary["grokked"].notna()]
     ax.plot(done["spawn_epoch"], done["grokked"].astype(float), "o", color="C2", ms=5, label="children")
@@ -75,4 +75,6 @@ def _grokking_epochs(ax: plt.Axes, children: pd.DataFrame, parent: Mapping[str, 
     never = children[children["grokked"].isna()]
     if len(never):
         ax.plot(never["spawn_epoch"], never["last_epoch"], "^", mfc="none", color="C3", ms=7, label="never grokked")
+    if parent.get("grokked") is not None:  # the parent's own grokking epoch, the children's reference (I2)
+        ax.axhline(parent["grokked"], color="C2", ls="--", lw=1, alpha=0.6, label="parent's grokking epoch")
     ax.set(ylabel="child's grokking epoch (point 2)", title="when the children grok")

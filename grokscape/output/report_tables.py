@@ -2,10 +2,13 @@
 the numbers a reader sees are regenerated from committed files, never typed in.
 
     python -m grokscape.output.report_tables docs/results/four_seeds        # one run's tables, to stdout
-    python -m grokscape.output.report_tables docs/results --readme README.md  # the README's block
+    python -m grokscape.output.report_tables docs/results --readme README.md  # the README's blocks
+    python -m grokscape.output.report_tables docs/results/instability --readme docs/instability.md
 
-The README holds `readme_block` between the lines RESULTS_BEGIN and RESULTS_END; tests/test_results.py
-renders it again and fails when the README differs.
+A page holds each block between its pair of marker lines (`markers`): the README `readme_block` between
+`<!-- results:begin -->` and `<!-- results:end -->`, and the instability analysis (`render_instability`)
+between `<!-- instability:begin -->` and `<!-- instability:end -->`; tests/test_results.py renders them again
+and fails when a page differs.
 """
 
 from __future__ import annotations
@@ -24,7 +27,16 @@ from grokscape.output.claim_ranges import closest_flip, nearest_flip
 from grokscape.output.claims import state_word
 from grokscape.storage import read_json
 
-RESULTS_BEGIN, RESULTS_END = "<!-- results:begin -->", "<!-- results:end -->"
+INSTABILITY = "instability"  # the instability analysis's folder under docs/results/, and its markers' name
+
+
+def markers(name: str) -> tuple[str, str]:
+    """The lines around block `name` in a page."""
+    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+
+
+RESULTS_BEGIN, RESULTS_END = markers("results")
+
 
 # The rows per seed and per pair of consecutive seeds: what the paper reports, and the unit's numbers, each
 # {claim.quantity} a quantity of that claim's unit in claims.json, {points.…} the seed's own files.
@@ -83,6 +95,8 @@ MEASURED = {
     "C6": ("val_error_spread", "hill_asymmetry"),
     "S1": ("ratio",),
     "A1": ("train_error_barrier_raw", "train_error_barrier_aligned"),
+    "I1": ("max_train_error_barrier", "max_val_error_barrier", "max_distance", "connected_from_spawn_epoch"),
+    "I2": ("largest_delay", "largest_delay_fraction", "sealed_from_spawn_epoch"),
 }
 
 
@@ -154,6 +168,71 @@ def _comparison(folders: Sequence[Path]) -> str:
     header = ["", *(folder.name for folder in folders)]
     rows.insert(0, ["command", *(f"`{run['command']}`" for run in runs)])
     return _table(header, rows)
+
+
+def render_instability(folder: str | Path) -> str:
+    """The instability analysis's block (Markdown) from its exported folder (`export_run --instability`):
+    per parent, each spawn epoch's children (their points) and the barriers and distance between them at
+    their points 2 and 1, then the claims I1 and I2."""
+    folder = Path(folder)
+    run = read_json(folder / "run.json")
+    lines = [
+        f"Measured at commit `{run['commit']}` on {run['machine']}: `{run['command']}`, "
+        f"{_duration(run['wall_time_s'])} of wall time; the children's optimizer state: {run['optimizer_state']}. "
+        "Rendered from the exported tables by `python -m grokscape.output.report_tables`."
+    ]
+    for table in sorted(folder.glob("seed*_pairs.csv")):
+        parent = table.name.removesuffix("_pairs.csv")
+        points = read_json(folder / parent / "points.json")
+        children = pd.read_csv(folder / f"{parent}.csv")
+        lines += [
+            "",
+            f"Parent: seed {parent.removeprefix('seed')}, point 1 at epoch {_n(points['memorized'])}, "
+            f"point 2 at epoch {_n(points['grokked'])}.",
+            "",
+            _spawn_table(children, pd.read_csv(table)),
+        ]
+    lines += ["", _claims_table(read_json(folder / "claims.json"))]
+    return "\n".join(lines) + "\n"
+
+
+def _spawn_table(children: pd.DataFrame, pairs: pd.DataFrame) -> str:
+    """One row per spawn epoch and point the children are compared at (point 1 only for spawn epochs before
+    the parent's): the children's epochs of that point (the replay child's marked r), their spread, and the
+    barriers (max − mean of ends) and distance over the pairs (min–max where there are several)."""
+    rows = []
+    for (spawn, epoch), siblings in children.groupby(["spawn", "spawn_epoch"], sort=False):
+        for at, point in (("mem", "memorized"), ("grok", "grokked")):
+            compared = pairs[(pairs["spawn"] == spawn) & (pairs["spawn_epoch"] == epoch) & (pairs["at"] == at)]
+            if at == "mem" and compared.empty:
+                continue
+            reached = siblings.loc[~siblings["replay"], point].dropna()
+            rows.append(
+                [
+                    f"{spawn} ({epoch})" if spawn != f"e{epoch}" else str(epoch),
+                    POINT_NAMES[at],
+                    _children(siblings, point),
+                    _n(int(reached.max() - reached.min())) if len(reached) > 1 else "—",
+                    *(
+                        _span(list(values)) if len(values := compared[column].dropna()) else "—"
+                        for column in ("train_error_barrier", "val_error_barrier", "loss_barrier", "distance")
+                    ),
+                ]
+            )
+    header = ["spawn epoch k", "compared at", "children's epochs there", "spread"]
+    measures = ["train-error barrier", "validation-error barrier", "train cross-entropy barrier", "‖w_a − w_b‖"]
+    return _table([*header, *measures], rows)
+
+
+POINT_NAMES = {"mem": "points 1", "grok": "points 2"}
+
+
+def _children(siblings: pd.DataFrame, point: str) -> str:
+    """The children's epochs of one point, in child order ("never": not reached by the child's last epoch)."""
+    return ", ".join(
+        ("never" if pd.isna(epoch) else str(int(epoch))) + (" (r)" if replay else "")
+        for epoch, replay in zip(siblings[point], siblings["replay"], strict=True)
+    )
 
 
 def seed_points(folder: Path) -> dict:
@@ -250,21 +329,39 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def marked_block(text: str, source: str) -> str:
-    """What a README holds between the results markers (one line each); an error naming `source` without."""
+def marked_block(text: str, source: str, name: str = "results") -> str:
+    """What a page holds between the markers of block `name` (one line each); an error naming `source`
+    without."""
+    begin, end = markers(name)
     lines = text.splitlines(keepends=True)
     try:
-        begin, end = lines.index(RESULTS_BEGIN + "\n"), lines.index(RESULTS_END + "\n")
+        first, last = lines.index(begin + "\n"), lines.index(end + "\n")
     except ValueError:
-        raise GrokscapeError(f"{source} has no lines {RESULTS_BEGIN} and {RESULTS_END} around its results") from None
-    return "".join(lines[begin + 1 : end])
+        raise GrokscapeError(f"{source} has no lines {begin} and {end} around its {name}") from None
+    return "".join(lines[first + 1 : last])
 
 
-def with_block(text: str, block: str, source: str) -> str:
-    """`text` with the block between its results markers replaced by `block`."""
-    old = marked_block(text, source)
-    head, tail = text.split(RESULTS_BEGIN + "\n" + old + RESULTS_END, 1)
-    return head + RESULTS_BEGIN + "\n" + block + RESULTS_END + tail
+def with_block(text: str, block: str, source: str, name: str = "results") -> str:
+    """`text` with the block `name` between its markers replaced by `block`."""
+    begin, end = markers(name)
+    old = marked_block(text, source, name)
+    head, tail = text.split(begin + "\n" + old + end, 1)
+    return head + begin + "\n" + block + end + tail
+
+
+def blocks(folder: Path) -> dict[str, str]:
+    """The blocks `folder` renders to, by name: one exported run's (its results or its instability analysis),
+    or docs/results/'s (the README's results and, once committed, the instability analysis)."""
+    if (folder / "run.json").exists():
+        return {INSTABILITY: render_instability(folder)} if _is_instability(folder) else {"results": render(folder)}
+    rendered = {"results": readme_block(folder)}
+    if (folder / INSTABILITY / "run.json").exists():
+        rendered[INSTABILITY] = render_instability(folder / INSTABILITY)
+    return rendered
+
+
+def _is_instability(folder: Path) -> bool:
+    return any(folder.glob("seed*_pairs.csv"))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -274,16 +371,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="a run's small results (python -m grokscape.output.export_run writes one), or docs/results for the "
         "README's block (its runs README_RUNS and reruns README_RERUNS)",
     )
-    parser.add_argument("--readme", help="write the tables into this file, between its results markers")
+    parser.add_argument("--readme", help="write the tables into this page, between the markers of each block it has")
     args = parser.parse_args(argv)
     try:
-        folder = Path(args.folder)
-        block = render(folder) if (folder / "run.json").exists() else readme_block(folder)
+        rendered = blocks(Path(args.folder))
         if args.readme:
-            readme = Path(args.readme)
-            readme.write_text(with_block(readme.read_text(), block, args.readme))
+            page = Path(args.readme)
+            text = page.read_text()
+            names = [name for name in rendered if markers(name)[0] + "\n" in text]
+            if not names:
+                raise GrokscapeError(f"{page} has none of the markers {', '.join(markers(n)[0] for n in rendered)}")
+            for name in names:
+                text = with_block(text, rendered[name], args.readme, name)
+            page.write_text(text)
         else:
-            sys.stdout.write(block)
+            sys.stdout.write("\n".join(rendered.values()))
     except (GrokscapeError, FileNotFoundError) as error:
         raise SystemExit(f"grokscape: {error}") from None
 
