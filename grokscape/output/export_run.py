@@ -52,9 +52,7 @@ def export_run(results: str | Path, folder: str | Path, run: dict, replace: bool
         history = read_table(points.parent / "history.h5")
         pd.DataFrame(history).to_csv(target / "history.csv", index=False, float_format="%.8g")
         written += [target / "points.json", target / "history.csv"]
-    for name in COPIED:
-        shutil.copyfile(results / name, folder / Path(name).name)
-        written.append(folder / Path(name).name)
+    written += _copy_flat(results, COPIED, folder)
     write_json(folder / "run.json", run)
     return [*written, folder / "run.json"]
 
@@ -83,9 +81,7 @@ def export_instability(results: str | Path, folder: str | Path, run: dict, repla
             segments = _segments(handle)
         segments.to_csv(folder / f"{parent}_segments.csv", index=False, float_format="%.8g")
         written += [folder / parent / "points.json", folder / f"{parent}_segments.csv"]
-    for name in INSTABILITY_COPIED:
-        shutil.copyfile(results / name, folder / Path(name).name)
-        written.append(folder / Path(name).name)
+    written += _copy_flat(results, INSTABILITY_COPIED, folder)
     write_json(folder / "run.json", run | {"optimizer_state": ", ".join(sorted(states))})
     return [*written, folder / "run.json"]
 
@@ -107,6 +103,14 @@ def _segments(handle: h5py.File) -> pd.DataFrame:
         if not all(pd.isna(values[i, j]) for values in metrics.values())
     ]
     return pd.DataFrame(rows)
+
+
+def _copy_flat(results: Path, names: Sequence[str], folder: Path) -> list[Path]:
+    """Copy each of `names` (paths under `results`) into `folder` under its own file name; the copies."""
+    copies = [folder / Path(name).name for name in names]
+    for name, copy in zip(names, copies, strict=True):
+        shutil.copyfile(results / name, copy)
+    return copies
 
 
 def _empty(folder: Path, replace: bool) -> None:

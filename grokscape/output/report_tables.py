@@ -25,6 +25,7 @@ import pandas as pd
 from grokscape.errors import GrokscapeError
 from grokscape.output.claim_ranges import closest_flip, nearest_flip
 from grokscape.output.claims import state_word
+from grokscape.planning.points import POINT_KEYS
 from grokscape.storage import read_json
 
 INSTABILITY = "instability"  # the instability analysis's folder under docs/results/, and its markers' name
@@ -111,8 +112,7 @@ def render(folder: str | Path) -> str:
     units["points"] = {f"seed{seed}": seed_points(folder / f"seed{seed}") for seed in seeds}
     fitted = summary[summary["kind"].isin(["polyline", "bezier"])]
     lines = [
-        f"Measured at commit `{run['commit']}` on {run['machine']}: `{run['command']}`, "
-        f"{_duration(run['wall_time_s'])} of wall time. Fitted curves that connect: {int(fitted['connects'].sum())} "
+        f"{_measured(run)}. Fitted curves that connect: {int(fitted['connects'].sum())} "
         f"of {len(fitted)}. Every number below is rendered from the run's exported results by "
         "`python -m grokscape.output.report_tables`.",
         "",
@@ -177,8 +177,7 @@ def render_instability(folder: str | Path) -> str:
     folder = Path(folder)
     run = read_json(folder / "run.json")
     lines = [
-        f"Measured at commit `{run['commit']}` on {run['machine']}: `{run['command']}`, "
-        f"{_duration(run['wall_time_s'])} of wall time; the children's optimizer state: {run['optimizer_state']}. "
+        f"{_measured(run)}; the children's optimizer state: {run['optimizer_state']}. "
         "Rendered from the exported tables by `python -m grokscape.output.report_tables`."
     ]
     for table in sorted(folder.glob("seed*_pairs.csv")):
@@ -196,14 +195,22 @@ def render_instability(folder: str | Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _measured(run: Mapping) -> str:
+    """Where and how a committed run was made: commit, machine, command, wall time (its run.json)."""
+    return (
+        f"Measured at commit `{run['commit']}` on {run['machine']}: `{run['command']}`, "
+        f"{_duration(run['wall_time_s'])} of wall time"
+    )
+
+
 def _spawn_table(children: pd.DataFrame, pairs: pd.DataFrame) -> str:
     """One row per spawn epoch and point the children are compared at (point 1 only for spawn epochs before
     the parent's): the children's epochs of that point (the replay child's marked r), their spread, and the
     barriers (max − mean of ends) and distance over the pairs (min–max where there are several)."""
     rows = []
     for (spawn, epoch), siblings in children.groupby(["spawn", "spawn_epoch"], sort=False):
-        for at, point in (("mem", "memorized"), ("grok", "grokked")):
-            compared = pairs[(pairs["spawn"] == spawn) & (pairs["spawn_epoch"] == epoch) & (pairs["at"] == at)]
+        for at, (point, _) in POINT_KEYS.items():
+            compared = pairs[(pairs["spawn"] == spawn) & (pairs["at"] == at)]
             if at == "mem" and compared.empty:
                 continue
             reached = siblings.loc[~siblings["replay"], point].dropna()
